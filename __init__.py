@@ -1,0 +1,31 @@
+"""NEURON Live: run NEURON simulations inside Blender and animate the cells.
+
+Kept tiny and lazy on purpose: enabling the add-on imports only the Blender layer
+(never NEURON, seaborn or matplotlib), and the bpy-free parts (`model_loaders`,
+`addon.engine`) stay importable in plain Python.
+"""
+from importlib import import_module
+
+_API_NAMES = (
+    "load_model", "run", "cancel", "build_mesh", "neuron_status",
+    "install_neuron", "use_existing_neuron", "frame_values",
+)
+
+
+def register():
+    import_module(".addon.registration", __name__).register()
+
+
+def unregister():
+    import_module(".addon.registration", __name__).unregister()
+
+
+def __getattr__(name):
+    """Re-export the scripting API (`neuron_live.run(...)`) without importing it early."""
+    if name in _API_NAMES:
+        return getattr(import_module(".addon.api", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted((*globals(), *_API_NAMES))

@@ -1,0 +1,101 @@
+"""The frame cache: float32 frames × segments on disk, memory-mapped.
+
+Format (version 1), a folder `<name>.nlcache/`:
+  frames.npy  float32 array (n_frames, n_segments); NaN where a segment lacks the variable
+              or the frame is not simulated yet
+  meta.json   {"format": "neuron_live.frame_cache", "version": 1, "variable", "units",
+               "frames_per_ms", "n_frames", "n_segments", "frames_done", "complete",
+               "cancelled", "model", "model_sha256", "settings", "error"}
+Frames × segments (not × vertices) keeps it small; the memory map lets a run larger
+than RAM still play.
+"""
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "neuron_live.frame_cache"
+VERSION = 1
+UNITS = {"v": "mV", "cai": "mM", "cao": "mM", "nai": "mM", "ki": "mM", "ik": "mA/cm2",
+         "ina": "mA/cm2", "ica": "mA/cm2", "i_membrane": "mA/cm2"}
+
+
+class CacheError(RuntimeError):
+    """A cache folder is missing, corrupt or cannot be written."""
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FrameCache:
+    def __init__(self, folder, frames, meta):
+        self.folder = Path(folder)
+        self.frames = frames
+        self.meta = meta
+        self._saved_at = 0.0
+
+    @classmethod
+    def create(cls, folder, n_frames, n_segments, **meta):
+        """A new cache, replacing any old one in `folder`."""
+        folder = Path(folder)
+        try:
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            frames = np.lib.format.open_memmap(folder / "frames.npy", mode="w+", dtype=np.float32,
+                                               shape=(n_frames, n_segments))
+        except OSError as exc:
+            raise CacheError(f"Cannot write the frame cache in {folder}: {exc.strerror or exc}") from exc
+        frames[:] = np.nan
+        meta = {"format": FORMAT, "version": VERSION, "n_frames": n_frames, "n_segments": n_segments,
+                "frames_done": 0, "complete": False, "cancelled": False, "error": None,
+                "units": UNITS.get(meta.get("variable", "v"), ""), **meta}
+        cache = cls(folder, frames, meta)
+        cache.save_meta()
+        return cache
+
+    @classmethod
+    def open(cls, folder):
+        """Open an existing cache read-only (memory-mapped)."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            frames = np.load(folder / "frames.npy", mmap_mode="r")
+        except FileNotFoundError as exc:
+            raise CacheError(f"The frame cache {folder} is gone; run the simulation again") from exc
+        except (OSError, ValueError) as exc:
+            raise CacheError(f"The frame cache {folder} is corrupt ({exc}); run the simulation again") from exc
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise CacheError(f"{folder} is not a version {VERSION} NEURON Live frame cache")
+        if frames.shape != (meta["n_frames"], meta["n_segments"]) or frames.dtype != np.float32:
+            raise CacheError(f"The frame cache {folder} is corrupt (shape {frames.shape}); run again")
+        return cls(folder, frames, meta)
+
+    @property
+    def frames_done(self):
+        return self.meta["frames_done"]
+
+    def write(self, index, values):
+        self.frames[index] = values
+        self.meta["frames_done"] = index + 1
+        if time.monotonic() - self._saved_at > 0.5:
+            self.save_meta()
+
+    def finish(self, *, complete, cancelled=False, error=None):
+        self.meta.update(complete=complete, cancelled=cancelled, error=error)
+        self.frames.flush()
+        self.save_meta()
+
+    def save_meta(self):
+        self._saved_at = time.monotonic()
+        tmp = self.folder / "meta.json.tmp"
+        tmp.write_text(json.dumps(self.meta, indent=1))
+        tmp.replace(self.folder / "meta.json")

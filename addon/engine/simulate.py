@@ -1,0 +1,114 @@
+"""Step NEURON to tstop in short wall-time chunks, sampling at fixed frame times.
+
+NEURON holds the GIL for the whole of every call, so one long `continuerun` freezes
+Blender's UI. Here every `psolve` call is sized to take about `chunk_seconds` of wall
+time, and frames are sampled at t = k / frames_per_ms whatever dt or CVode do.
+"""
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ...model_loaders import neuron_h
+
+
+class SimulationError(RuntimeError):
+    """NEURON failed during init or run, or the state went NaN/inf."""
+
+
+@dataclass
+class RunSettings:
+    tstop: float = 50.0
+    dt: float = 0.025
+    v_init: float = -65.0
+    celsius: float = 6.3
+    cvode: bool = False
+    frames_per_ms: float = 2.0
+    variable: str = "v"
+    chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
+
+    @property
+    def n_frames(self):
+        return int(round(self.tstop * self.frames_per_ms)) + 1
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def segment_pointers(h, variable, n_expected):
+    """A PtrVector over every segment's `variable`, in `Model` segment order.
+
+    Segments without the variable point at a NaN (shown as "no data"); returns the
+    PtrVector and that NaN's Vector, which must live as long as the pointers.
+    """
+    nan = h.Vector(1)
+    nan.x[0] = float("nan")
+    refs = []
+    for sec in h.allsec():
+        for seg in sec:
+            try:
+                refs.append(getattr(seg, "_ref_" + variable))
+            except (NameError, AttributeError):
+                refs.append(nan._ref_x[0])
+    if len(refs) != n_expected:
+        raise SimulationError(f"The model has {len(refs)} segments now but {n_expected} when loaded; reload it")
+    pointers = h.PtrVector(len(refs))
+    for i, ref in enumerate(refs):
+        pointers.pset(i, ref)
+    return pointers, nan  # the NaN holder must outlive the pointers
+
+
+def simulate(settings, cache, *, cancelled=lambda: False, progress=lambda t, frame: None):
+    """Run from t=0 to tstop, writing frames into `cache`. Returns the frames done.
+
+    Stops within one chunk when `cancelled()` turns true; the frames done stay usable.
+    """
+    h = neuron_h()
+    pointers, _nan = segment_pointers(h, settings.variable, cache.meta["n_segments"])
+    gathered = h.Vector(cache.meta["n_segments"])
+    has_data = None
+
+    def sample(frame):
+        nonlocal has_data
+        pointers.gather(gathered)
+        values = gathered.as_numpy().astype(np.float32)
+        if has_data is None:
+            has_data = ~np.isnan(values)
+        if not np.isfinite(values[has_data]).all():
+            raise SimulationError(f"NaN or inf in '{settings.variable}' at t = {h.t:.4g} ms "
+                                  "(try a smaller dt, or check the model's mechanisms)")
+        cache.write(frame, values)
+        progress(h.t, frame)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # hand the GIL back to Blender's UI promptly
+    try:
+        h.dt, h.tstop, h.celsius = settings.dt, settings.tstop, settings.celsius
+        cvode = h.CVode()
+        cvode.active(int(settings.cvode))
+        pc = h.ParallelContext()
+        pc.set_maxstep(10)
+        h.finitialize(settings.v_init)
+        sample(0)
+        step = settings.dt
+        for frame in range(1, settings.n_frames):
+            t_frame = frame / settings.frames_per_ms
+            while h.t < t_frame - settings.dt / 2:
+                if cancelled():
+                    return frame
+                started, t_before = time.perf_counter(), h.t
+                pc.psolve(min(t_frame, h.t + step))
+                if h.t <= t_before:  # within rounding of the frame time: NEURON will not step
+                    break
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                step = float(np.clip(step * settings.chunk_seconds / elapsed, step / 2, step * 2))
+                step = max(step, settings.dt)
+            sample(frame)
+        return settings.n_frames
+    except RuntimeError as exc:
+        if isinstance(exc, SimulationError):
+            raise
+        raise SimulationError(f"NEURON failed at t = {h.t:.4g} ms: {exc}") from exc
+    finally:
+        sys.setswitchinterval(switch)

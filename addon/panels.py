@@ -1,0 +1,38 @@
+"""The NEURON Live sidebar panel (3D View › Sidebar › NEURON) and the import menu entry."""
+import bpy
+
+from .session import session
+
+
+class NEURONLIVE_PT_main(bpy.types.Panel):
+    bl_label = "NEURON Live"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "NEURON"
+
+    def draw(self, context):
+        props = context.scene.neuron_live
+        layout = self.layout
+        layout.operator("neuron_live.load_model", icon="FILEBROWSER")
+        if props.model_path:
+            layout.label(text=bpy.path.basename(props.model_path), icon="FILE_SCRIPT")
+        col = layout.column(align=True)
+        for key in ("tstop", "dt", "v_init", "celsius", "frames_per_ms", "variable"):
+            col.prop(props, key)
+        layout.prop(props, "cvode")
+        task = session.task
+        if task is None:
+            layout.operator("neuron_live.run", icon="PLAY")
+        else:
+            layout.progress(factor=task.progress, text=task.message or task.label) \
+                if hasattr(layout, "progress") else layout.label(text=task.message)
+            layout.operator("neuron_live.cancel", icon="CANCEL")
+        if props.status:
+            layout.label(text=props.status)
+
+
+def menu_import(self, context):
+    self.layout.operator("neuron_live.load_model", text="NEURON model (.hoc/.py/.swc/.asc/.xml)")
+
+
+CLASSES = (NEURONLIVE_PT_main,)

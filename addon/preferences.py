@@ -1,0 +1,58 @@
+"""Add-on preferences: which NEURON is in use, and how to get one when there is none."""
+import os
+
+import bpy
+from bpy.props import StringProperty
+
+from . import EXTENSION_PACKAGE, neuron_setup
+from .session import session
+
+
+def _use_path(self, context):
+    if self.neuron_path:
+        bpy.ops.neuron_live.use_existing_neuron(directory=self.neuron_path)
+
+
+class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = EXTENSION_PACKAGE
+
+    neuron_path: StringProperty(
+        name="Existing NEURON", subtype="DIR_PATH", update=_use_path,
+        description="Folder of a NEURON installation (NEURONHOME, or the site-packages holding 'neuron')")
+
+    def draw(self, context):
+        layout = self.layout
+        status = neuron_setup.neuron_status()  # find_spec only: cheap, and never stale
+        box = layout.box()
+        if status.found:
+            box.label(text=f"NEURON {status.version or '?'}", icon="CHECKMARK")
+            box.label(text=status.path)
+        else:
+            box.label(text="NEURON is not installed in Blender's Python", icon="ERROR")
+            box.label(text="This happens on Windows (no NEURON wheel exists) or when the add-on")
+            box.label(text="was installed from a source folder. Install it, or use an existing one:")
+            if session.task is not None:
+                box.progress(factor=session.task.progress, text=session.task.message[-60:] or "Installing…") \
+                    if hasattr(box, "progress") else box.label(text=session.task.message[-60:])
+            else:
+                box.operator("neuron_live.install_neuron", icon="IMPORT")
+        box.label(text=f"C compiler for .mod files: {status.compiler or 'not found (install gcc/clang)'}",
+                  icon="CHECKMARK" if status.compiler else "ERROR")
+        layout.prop(self, "neuron_path")
+
+
+def apply_saved_paths():
+    """At enable: make an installed or chosen NEURON importable again (cheap, no import)."""
+    installed = bpy.utils.extension_path_user(EXTENSION_PACKAGE, path="site-packages")
+    if os.path.isdir(installed):
+        neuron_setup.add_to_path(installed, first=False)
+    prefs = bpy.context.preferences.addons.get(EXTENSION_PACKAGE)
+    path = prefs.preferences.neuron_path if prefs and prefs.preferences else ""
+    if path:
+        try:
+            neuron_setup.use_existing_neuron(path)
+        except FileNotFoundError as exc:
+            print(f"NEURON Live: {exc}")
+
+
+CLASSES = (NEURONLIVE_AP_preferences,)

@@ -1,0 +1,32 @@
+"""Settings saved in the .blend: the model, the simulation settings, the cache path."""
+import bpy
+from bpy.props import BoolProperty, FloatProperty, StringProperty
+
+
+class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
+    model_path: StringProperty(name="Model", subtype="FILE_PATH",
+                               description="hoc, Python or morphology file last loaded")
+    tstop: FloatProperty(name="tstop", default=50.0, min=0.001, unit="NONE",
+                         description="Simulate from 0 to this time (ms)")
+    dt: FloatProperty(name="dt", default=0.025, min=1e-6, precision=4, description="Time step (ms)")
+    v_init: FloatProperty(name="v_init", default=-65.0, description="Initial membrane potential (mV)")
+    celsius: FloatProperty(name="celsius", default=6.3, description="Temperature (°C)")
+    cvode: BoolProperty(name="CVode", default=False, description="Variable time step")
+    frames_per_ms: FloatProperty(name="Frames per ms", default=2.0, min=0.001,
+                                 description="Animation frames per simulated millisecond")
+    variable: StringProperty(name="Variable", default="v",
+                             description="Range variable to record (v, cai, ik, m_hh, ...)")
+    cache_path: StringProperty(name="Cache", subtype="DIR_PATH",
+                               description="Frame cache of the last run")
+    status: StringProperty(name="Status", description="What NEURON Live did last")
+
+
+CLASSES = (NEURONLIVE_PG_scene,)
+
+
+def register_properties():
+    bpy.types.Scene.neuron_live = bpy.props.PointerProperty(type=NEURONLIVE_PG_scene)
+
+
+def unregister_properties():
+    del bpy.types.Scene.neuron_live

@@ -1,0 +1,121 @@
+"""The main thread's side of the engine: the loaded model, the run in flight, the pump.
+
+`pump()` is what `bpy.app.timers` calls while work is in flight; tests call the same
+function (timers never fire in the bpy module).
+"""
+import threading
+import time
+from dataclasses import dataclass, field
+
+import bpy
+
+from . import playback
+from .engine import FrameCache, Worker, simulate
+
+PUMP_INTERVAL = 0.05
+
+
+@dataclass
+class Task:
+    """Work in flight on another thread, seen from the main thread."""
+    label: str
+    future: object
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: float = 0.0
+    message: str = ""
+    on_done: object = None  # callable(task) run on the main thread when finished
+
+
+class Session:
+    def __init__(self):
+        self._worker = None
+        self.model = None
+        self.cache = None
+        self.task = None
+
+    @property
+    def worker(self):
+        if self._worker is None:
+            self._worker = Worker()
+        return self._worker
+
+    @property
+    def busy(self):
+        return self.task is not None
+
+
+session = Session()
+
+
+def start(task):
+    """Track `task` and make sure the pump runs until it finishes."""
+    if session.busy:
+        raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
+    session.task = task
+    if not bpy.app.timers.is_registered(pump):
+        bpy.app.timers.register(pump, first_interval=PUMP_INTERVAL)
+    return task
+
+
+def pump():
+    """Apply progress from the worker to Blender; finish the task when it is done."""
+    task = session.task
+    if task is None:
+        return None
+    for kind, data in session._worker.drain() if session._worker else ():
+        if kind == "progress":
+            task.progress, task.message = data["fraction"], data["message"]
+    wm = bpy.context.window_manager
+    if task.future.done():
+        session.task = None
+        wm.progress_end()
+        if task.on_done:
+            task.on_done(task)
+        return None
+    wm.progress_update(task.progress)
+    playback.refresh(bpy.context.scene)
+    return PUMP_INTERVAL
+
+
+def wait(task, timeout=None):
+    """Block the caller, pumping, until `task` ends (scripts and tests)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while session.task is task:
+        pump()
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{task.label} did not finish within {timeout} s")
+        time.sleep(0.01)
+    return task.future.result()
+
+
+def start_run(settings, cache_folder, on_done):
+    """Simulate the loaded model into a new cache on the worker thread."""
+    model = session.model
+    if model is None:
+        raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
+    if session.busy:
+        raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
+    cache = FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
+                              variable=settings.variable, frames_per_ms=settings.frames_per_ms,
+                              model=model.path, settings=settings.as_dict())
+    session.cache = cache
+    worker = session.worker
+    task = Task(label="simulation", future=None)
+
+    def progress(t, frame):
+        worker.post("progress", fraction=(frame + 1) / settings.n_frames,
+                    message=f"t = {t:.1f} / {settings.tstop:g} ms")
+
+    def job():
+        try:
+            done = simulate(settings, cache, cancelled=task.cancel.is_set, progress=progress)
+        except Exception as exc:
+            cache.finish(complete=False, error=str(exc))
+            raise
+        cache.finish(complete=done == settings.n_frames, cancelled=task.cancel.is_set())
+        return done
+
+    task.future = worker.submit(job)
+    task.on_done = on_done
+    bpy.context.window_manager.progress_begin(0.0, 1.0)
+    return start(task)
