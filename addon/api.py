@@ -106,12 +106,13 @@ def _cache_folder(scene, model):
     return user_folder("cache") / f"{stem}.nlcache"
 
 
-def run(*, scene=None, wait_done=True, **settings):
+def run(*, scene=None, wait_done=True, on_progress=None, **settings):
     """Simulate the loaded model from 0 to tstop into a new frame cache.
 
     Keyword settings (tstop, dt, v_init, celsius, cvode, frames_per_ms, variable)
     update the scene's settings first. Returns the cache (or the task when
     `wait_done=False`; `neuron_live.cancel()` stops it, keeping the frames done).
+    `on_progress(task)` is called while waiting (task.progress, task.message).
     """
     scene = _scene(scene)
     props = scene.neuron_live
@@ -128,7 +129,7 @@ def run(*, scene=None, wait_done=True, **settings):
     props.cache_path = bpy.path.relpath(str(folder)) if bpy.data.filepath else str(folder)
     if not wait_done:
         return task
-    wait(task)
+    wait(task, on_progress=on_progress)
     return session.cache
 
 

@@ -12,7 +12,8 @@ COOLWARM = ((0.0, (0.02, 0.05, 0.45, 1.0)), (0.5, (0.6, 0.6, 0.6, 1.0)), (1.0, (
 def activity_material(name, attribute, vmin=-80.0, vmax=40.0):
     """Create (or refresh in place) the material colouring `attribute` from vmin to vmax."""
     material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
-    material.use_nodes = True
+    if bpy.app.version < (5, 0, 0):  # always node-based from 5.0 (use_nodes is deprecated)
+        material.use_nodes = True
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     attr = nodes.new("ShaderNodeAttribute")

@@ -16,8 +16,8 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                                  description="Animation frames per simulated millisecond")
     variable: StringProperty(name="Variable", default="v",
                              description="Range variable to record (v, cai, ik, m_hh, ...)")
-    cache_path: StringProperty(name="Cache", subtype="DIR_PATH",
-                               description="Frame cache of the last run")
+    # No DIR_PATH subtype: Blender 4.2 warns on its "//" (blend-relative) prefix.
+    cache_path: StringProperty(name="Cache", description="Frame cache of the last run ('//' = beside the .blend)")
     status: StringProperty(name="Status", description="What NEURON Live did last")
 
 

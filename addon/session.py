@@ -77,11 +77,13 @@ def pump():
     return PUMP_INTERVAL
 
 
-def wait(task, timeout=None):
+def wait(task, timeout=None, on_progress=None):
     """Block the caller, pumping, until `task` ends (scripts and tests)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while session.task is task:
         pump()
+        if on_progress:
+            on_progress(task)
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"{task.label} did not finish within {timeout} s")
         time.sleep(0.01)

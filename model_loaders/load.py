@@ -5,6 +5,7 @@ print to the terminal, so every load runs from the model's folder with NEURON he
 and errors name the file and line that failed.
 """
 import contextlib
+import io
 import os
 import re
 import runpy
@@ -81,23 +82,40 @@ def _in_folder(folder):
         os.chdir(cwd)
 
 
+class _Tee(io.TextIOBase):
+    """Collects what is written while still passing it to the real stream."""
+
+    def __init__(self, stream):
+        self.stream, self.text = stream, io.StringIO()
+
+    def write(self, text):
+        self.text.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
 @contextlib.contextmanager
 def _captured_stderr():
-    """Collect what NEURON's C code writes to file descriptor 2 (its hoc error messages)."""
+    """Collect NEURON's error messages: NEURON 9 prints them through Python's sys.stderr
+    (and, from C code, file descriptor 2), so both are watched."""
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved_fd, saved_stream = os.dup(2), sys.stderr
     with tempfile.TemporaryFile(mode="w+") as sink:
         os.dup2(sink.fileno(), 2)
+        sys.stderr = tee = _Tee(saved_stream)
         lines = []
         try:
             yield lines
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            sys.stderr = saved_stream
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
             sink.seek(0)
-            lines.extend(sink.read().splitlines())
-            for line in lines:  # still show them on the real terminal
-                print(line, file=sys.stderr)
+            from_c = sink.read()
+            saved_stream.write(from_c)  # still show them on the real terminal
+            lines.extend((tee.text.getvalue() + from_c).splitlines())
 
 
 def _refuse_quit(path, text, pattern):
@@ -108,13 +126,31 @@ def _refuse_quit(path, text, pattern):
                              "remove that line (or run the model in an isolated process)")
 
 
+_HOC_WHERE = re.compile(r"^\s*in (?P<file>\S+) near line (?P<line>\d+)")
+
+
+def hoc_error(path, lines, fallback):
+    """`file:line: message` from NEURON's first error report (\"NEURON: …\" + \"in F near line N\")."""
+    for i, line in enumerate(lines):
+        if line.startswith("NEURON:"):
+            where = _HOC_WHERE.match(lines[i + 1]) if i + 1 < len(lines) else None
+            if where:
+                folder = Path(path).parent
+                return ModelLoadError(f"{folder / where['file']}:{where['line']}: {line[8:].strip()}")
+            return ModelLoadError(f"{path}: {line[8:].strip()}")
+    return ModelLoadError(f"{path}: {fallback}")
+
+
 def _load_hoc(h, path):
     _refuse_quit(path, path.read_text(errors="replace"), _HOC_QUIT)
+    failure = "hoc error"
     with _captured_stderr() as errors:
-        ok = h.load_file(1, str(path))
-    if not ok:
-        detail = "\n".join(line for line in errors if line.strip()) or "hoc error"
-        raise ModelLoadError(f"{path}: {detail}")
+        try:
+            ok = h.load_file(1, str(path))
+        except RuntimeError as exc:
+            ok, failure = False, exc
+    if not ok:  # raised after the with block, which fills `errors`
+        raise hoc_error(path, errors, failure)
 
 
 def _load_python(path):

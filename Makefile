@@ -1,0 +1,46 @@
+# NEURON Live — set-up and development commands. Each target installs what it needs.
+#   make demo    simulate a bundled example and write out/ (animated .blend)
+#   make test    the test suite on Blender 4.2 LTS (Python 3.11) and 5.2 LTS (Python 3.13)
+#   make build   extension zips per platform into dist/
+#   make bench   benchmark figures (printed, never asserted)
+
+PY311 ?= $(shell command -v python3.11 || echo python3)
+PY313 ?= $(shell command -v python3.13 || ls /root/.pyenv/versions/3.13*/bin/python 2>/dev/null | head -1)
+VENVS := .venvs
+BLENDER_LTS := bpy42 bpy52
+PYTHON_bpy42 := $(PY311)
+PYTHON_bpy52 := $(PY313)
+DEMO_VENV := bpy52
+PYTEST_ARGS ?=
+
+.PHONY: demo test build wheels venvs clean bench
+
+$(VENVS)/%/.installed: tests/requirements-%.txt
+	@test -n "$(PYTHON_$*)" || { echo "No Python for $* (set PY311/PY313)"; exit 1; }
+	rm -rf $(VENVS)/$*
+	$(PYTHON_$*) -m venv $(VENVS)/$*
+	$(VENVS)/$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+venvs: $(foreach v,$(BLENDER_LTS),$(VENVS)/$(v)/.installed)
+
+wheels: $(VENVS)/$(DEMO_VENV)/.installed
+	$(VENVS)/$(DEMO_VENV)/bin/python tools/wheels.py
+
+build: wheels
+	$(VENVS)/$(DEMO_VENV)/bin/python tools/build.py
+
+test: venvs build
+	@for v in $(BLENDER_LTS); do \
+	  echo "=== tests on $$v ==="; \
+	  $(VENVS)/$$v/bin/python -m pytest tests -q $(PYTEST_ARGS) || exit 1; \
+	done
+
+demo: wheels
+	$(VENVS)/$(DEMO_VENV)/bin/python examples/demo.py examples/ball_and_stick.py --out out
+
+bench: wheels
+	$(VENVS)/$(DEMO_VENV)/bin/python tools/bench.py
+
+clean:
+	rm -rf dist out build

@@ -1,0 +1,63 @@
+"""Run every test against the real bpy module and real NEURON, with Blender's user
+folders in a temporary directory (set before bpy is imported).
+
+The add-on is enabled from this source folder (tools/headless.py), so Blender installs
+the bundled wheels itself and NEURON comes from them, as it does for users.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+from headless import PACKAGE, enable_from_source, isolate_profile  # noqa: E402
+
+EXAMPLES = REPO / "examples"
+MORPHOLOGIES = REPO.parent / "shared" / "morphologies"
+
+isolate_profile(tempfile.mkdtemp(prefix="neuron-live-tests-"))
+import bpy  # noqa: E402  (after the profile is isolated)
+import addon_utils  # noqa: E402
+
+
+def isolated_env(tmp_path):
+    """Environment for a subprocess with its own Blender profile and no NEURON of ours."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NEURONHOME")}
+    env["BLENDER_USER_RESOURCES"] = str(tmp_path / "blender")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
+    return env
+
+
+@pytest.fixture(scope="session")
+def nl():
+    """The enabled add-on package (its scripting API: nl.load_model, nl.run, ...)."""
+    module = enable_from_source()
+    yield module
+    addon_utils.disable(PACKAGE, default_set=True)
+
+
+@pytest.fixture
+def scene(nl):
+    """An empty scene for each test; no simulation left running."""
+    from importlib import import_module
+    session = import_module(PACKAGE + ".addon.session").session
+    if session.task is not None:
+        nl.cancel()
+        import_module(PACKAGE + ".addon.session").wait(session.task, timeout=60)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return bpy.context.scene
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    """Copy an example into tmp_path (models write beside themselves) and return its path."""
+    def copy(name):
+        import shutil
+        source = EXAMPLES / name
+        target = tmp_path / name
+        shutil.copy(source, target)
+        return target
+    return copy

@@ -1,0 +1,122 @@
+"""Simulation through the scripting API and the operators, checked against NEURON's own
+recordings (h.Vector().record), never against what our code wrote."""
+import numpy as np
+import pytest
+
+import bpy
+from conftest import EXAMPLES
+
+
+def record_independently(h, dt):
+    """Record soma(0.5).v and the last dendrite segment every dt, NEURON's own way."""
+    soma = next(sec for sec in h.allsec() if sec.name().endswith("soma"))
+    dend = next(sec for sec in h.allsec() if sec.name().endswith("dend"))
+    vectors = [h.Vector().record(seg._ref_v, dt) for seg in (soma(0.5), dend(0.99))]
+    return vectors
+
+
+def segment_index(model, section_suffix, x):
+    section = next(i for i, name in enumerate(model.section_names) if name.endswith(section_suffix))
+    nseg = model.section_nseg[section]
+    return int(model.section_segment_start[section] + min(int(x * nseg), nseg - 1))
+
+
+@pytest.mark.parametrize("example", ["ball_and_stick.py", "ball_and_stick.hoc"])
+def test_cache_equals_neuron_recording(nl, scene, example):
+    from neuron import h
+
+    model = nl.load_model(str(EXAMPLES / example))
+    frames_per_ms = 2.0
+    vectors = record_independently(h, 1 / frames_per_ms)
+    cache = nl.run(tstop=30, dt=0.025, frames_per_ms=frames_per_ms)
+
+    assert cache.meta["complete"] and cache.frames_done == 61
+    frames = np.asarray(cache.frames)
+    assert frames.dtype == np.float32 and frames.shape == (61, model.n_segments)
+    for vector, (suffix, x) in zip(vectors, [("soma", 0.5), ("dend", 0.99)]):
+        expected = vector.as_numpy()  # Vector.record(Dt) stops one sample short of tstop
+        assert len(expected) >= 60
+        ours = frames[:len(expected), segment_index(model, suffix, x)]
+        np.testing.assert_allclose(ours, expected, atol=1e-3)
+    assert frames[:, segment_index(model, "soma", 0.5)].max() > 0, "the current clamp makes the soma spike"
+
+
+def test_mesh_shows_cached_values(nl, scene):
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    cache = nl.run(tstop=20)
+    obj = next(o for o in scene.objects if o.get("neuron_live_cells"))
+    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    assert segment.min() == 0 and segment.max() == model.n_segments - 1
+    for frame in (1, 15, 41):
+        values = nl.frame_values(obj, frame)
+        np.testing.assert_array_equal(values, cache.frames[frame - scene.frame_start][segment])
+    # Beyond the simulated range the last frame holds.
+    np.testing.assert_array_equal(nl.frame_values(obj, 500), cache.frames[-1][segment])
+
+
+def test_rerun_with_new_tstop_without_reloading(nl, scene):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    first = nl.run(tstop=10)
+    assert first.meta["n_frames"] == 21 and scene.frame_end == 21
+    second = nl.run(tstop=25)
+    assert second.meta["n_frames"] == 51 and second.meta["complete"] and scene.frame_end == 51
+    np.testing.assert_allclose(second.frames[:21], first.frames[:21], atol=1e-4)
+
+
+def test_run_operator_in_background_and_cancel(nl, scene):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    assert bpy.ops.neuron_live.run() == {"FINISHED"}
+    session = nl.addon.session
+    task = session.session.task
+    assert task is not None, "Run returns at once and simulates in the background"
+    with pytest.raises(RuntimeError, match="busy"):
+        nl.run(tstop=5)  # a second Run while one is going is refused
+    nl.cancel()
+    session.wait(task, timeout=60)
+    cache = session.session.cache
+    assert cache.meta["cancelled"] or cache.meta["complete"]
+    assert "Cancelled" in scene.neuron_live.status or "Simulated" in scene.neuron_live.status
+
+
+def test_long_run_is_cancelled_within_a_chunk(nl, scene):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    task = nl.run(tstop=100000, frames_per_ms=0.1, wait_done=False)
+    session = nl.addon.session
+    for _ in range(20):
+        session.pump()
+    nl.cancel()
+    session.wait(task, timeout=30)
+    cache = session.session.cache
+    assert cache.meta["cancelled"] and not cache.meta["complete"]
+    done = cache.frames_done
+    assert 0 < done < cache.meta["n_frames"]
+    assert np.isfinite(cache.frames[:done]).all(), "the frames done stay usable"
+    assert np.isnan(cache.frames[done:]).all()
+
+
+def test_run_without_model_is_a_clear_error(nl, scene):
+    nl.addon.session.session.model = None
+    with pytest.raises(RuntimeError, match="No model loaded"):
+        nl.run()
+    bpy.ops.wm.read_homefile(use_empty=True)
+    with pytest.raises(RuntimeError, match="No model loaded"):
+        bpy.ops.neuron_live.run()  # the operator reports the same message as an error
+
+
+def test_missing_variable_gives_nan_not_a_crash(nl, scene):
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    cache = nl.run(tstop=5, variable="m_hh")
+    soma = segment_index(model, "soma", 0.5)
+    dend = segment_index(model, "dend", 0.5)
+    assert np.isfinite(cache.frames[:, soma]).all() and np.isnan(cache.frames[:, dend]).all()
+    assert cache.meta["variable"] == "m_hh"
+
+
+def test_unwritable_cache_folder_is_a_clear_error(nl, scene, tmp_path):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would go")
+    from importlib import import_module
+    engine = import_module(nl.__name__ + ".addon.engine")
+    with pytest.raises(engine.CacheError, match="Cannot write the frame cache"):
+        engine.FrameCache.create(blocked / "sub.nlcache", 3, 4, variable="v")
