@@ -4,8 +4,10 @@
 #   make build   extension zips per platform into dist/
 #   make bench   benchmark figures (printed, never asserted)
 
-PY311 ?= $(shell command -v python3.11 || echo python3)
-PY313 ?= $(shell command -v python3.13 || ls /root/.pyenv/versions/3.13*/bin/python 2>/dev/null | head -1)
+# An interpreter that runs (pyenv shims exist for versions that are not selected).
+runs = $(shell $(1) -c 'import sys; assert sys.version_info[:2] == $(2)' >/dev/null 2>&1 && echo $(1))
+PY311 ?= $(firstword $(foreach p,python3.11 python3 $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python),$(call runs,$(p),(3, 11))))
+PY313 ?= $(firstword $(foreach p,python3.13 python3 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python),$(call runs,$(p),(3, 13))))
 VENVS := .venvs
 BLENDER_LTS := bpy42 bpy52
 PYTHON_bpy42 := $(PY311)
