@@ -28,11 +28,17 @@ def read(mesh, name, kind="FLOAT"):
 
 
 def write_mesh(mesh, positions, loop_vertices, face_starts):
-    """Fill an empty mesh from numpy arrays (no from_pydata: 10× faster)."""
+    """Fill an empty mesh from numpy arrays through the generic attributes.
+
+    `position` and `.corner_vert` take a memcpy (1 ms per M); `vertices.co` and
+    `loops.vertex_index` cost 40–300× more, and from_pydata more still.
+    """
     mesh.vertices.add(len(positions))
-    mesh.vertices.foreach_set("co", np.ascontiguousarray(positions, dtype=np.float32).ravel())
     mesh.loops.add(len(loop_vertices))
-    mesh.loops.foreach_set("vertex_index", np.ascontiguousarray(loop_vertices, dtype=np.int32))
     mesh.polygons.add(len(face_starts))
+    mesh.attributes["position"].data.foreach_set(
+        "vector", np.ascontiguousarray(positions, dtype=np.float32).ravel())
+    mesh.attributes[".corner_vert"].data.foreach_set(
+        "value", np.ascontiguousarray(loop_vertices, dtype=np.int32))
     mesh.polygons.foreach_set("loop_start", np.ascontiguousarray(face_starts, dtype=np.int32))
     mesh.update()

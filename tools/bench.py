@@ -1,0 +1,155 @@
+"""Benchmarks: print figures against the targets in DESIGN.md. Nothing here is asserted.
+
+    python tools/bench.py [--cells 100] [--out bench.txt]
+
+Run with a bpy venv's python (make bench).
+"""
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from headless import PACKAGE, REPO, enable_from_source, isolate_profile  # noqa: E402
+
+NETWORK = """
+from neuron import h
+cells = []
+for i in range({cells}):
+    soma = h.Section(name=f"soma_{{i}}")
+    soma.L = soma.diam = 20
+    soma.insert("hh")
+    dends = []
+    for j in range({dends}):
+        d = h.Section(name=f"dend_{{i}}_{{j}}")
+        d.L, d.diam, d.nseg = 200, 1, {nseg}
+        d.insert("pas")
+        d.connect(soma(1))
+        dends.append(d)
+    cells.append((soma, dends))
+stims = []
+for soma, _ in cells:
+    s = h.IClamp(soma(0.5)); s.delay, s.dur, s.amp = 1, 100, 0.3
+    stims.append(s)
+h.tstop = {tstop}
+"""
+
+
+def timed(fn, repeat=5):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def enable_seconds():
+    """Add-on enable as at Blender start-up: import + register, wheels already unpacked."""
+    code = textwrap.dedent(f"""
+        import sys, time, tempfile
+        sys.path.insert(0, {str(REPO / 'tools')!r})
+        from headless import isolate_profile, enable_from_source
+        isolate_profile(sys.argv[1])
+        import bpy
+        enable_from_source()  # first enable unpacks the bundled wheels
+        import addon_utils
+        addon_utils.disable({PACKAGE!r}, default_set=False)  # keeps the unpacked wheels
+        for name in [m for m in sys.modules if m.startswith({PACKAGE!r})]:
+            del sys.modules[name]
+        started = time.perf_counter()
+        addon_utils.enable({PACKAGE!r}, default_set=False)  # what Blender's start-up does
+        print(time.perf_counter() - started)
+    """)
+    with tempfile.TemporaryDirectory() as profile:
+        out = subprocess.run([sys.executable, "-c", code, profile], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=100)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    rows = []
+
+    def row(figure, ours, reference, target):
+        ratio = ours / reference if reference else float("nan")
+        rows.append((figure, ours, reference, ratio, target))
+        print(f"{figure:<44} {ours:>10.4g} {reference:>10.4g} {ratio:>7.2f}  {target}", flush=True)
+
+    print(f"{'figure':<44} {'ours':>10} {'reference':>10} {'ratio':>7}  target")
+    row("add-on enable (s)", enable_seconds(), 0.3, "≤ 0.3 s")
+
+    isolate_profile(tempfile.mkdtemp(prefix="neuron-live-bench-"))
+    import bpy
+    import numpy as np
+    nl = enable_from_source()
+    from importlib import import_module
+    geometry = import_module(PACKAGE + ".addon.geometry")
+    attributes = import_module(PACKAGE + ".addon.attributes")
+    session = import_module(PACKAGE + ".addon.session")
+
+    folder = Path(tempfile.mkdtemp())
+    model_file = folder / "network.py"
+    model_file.write_text(NETWORK.format(cells=args.cells, dends=10, nseg=99, tstop=20))
+    model = nl.load_model(str(model_file), build=False)
+    print(f"# model: {model.summary()}")
+
+    # Mesh build: vertices per second, from the Model to a filled Blender mesh.
+    def build():
+        tube = geometry.tube_mesh(model, sides=8)
+        mesh = bpy.data.meshes.new("bench")
+        attributes.write_mesh(mesh, tube.positions, tube.loop_vertices, tube.face_starts)
+        bpy.data.meshes.remove(mesh)
+        return len(tube.positions)
+    n_vertices = build()
+    seconds = timed(build, 3)
+    row(f"mesh build (M vertices/s, {n_vertices / 1e6:.2f} M)", n_vertices / seconds / 1e6, 10, "≥ 10 M/s")
+
+    # Frame update: gather cache[frame][vertex_segment] + one foreach_set, per 1 M vertices.
+    n = 1_000_000
+    segment = np.random.default_rng(0).integers(0, model.n_segments, n).astype(np.int32)
+    row_values = np.random.default_rng(1).random(model.n_segments, dtype=np.float32)
+    mesh = bpy.data.meshes.new("frame")
+    mesh.vertices.add(n)
+    attributes.write(mesh, "voltage", np.zeros(n, np.float32))
+    ours = timed(lambda: attributes.write(mesh, "voltage", np.take(row_values, segment)), 10)
+    plain = timed(lambda: np.take(row_values, segment).copy(), 10)
+    row("frame update per 1 M vertices (ms)", ours * 1e3, 3.0, "≤ 3 ms")
+    row("frame update / numpy gather+copy", ours / plain, 3.0, "≤ 3×")
+
+    # Simulation wall time: plain NEURON continuerun vs NEURON Live's chunked, sampled run.
+    from neuron import h
+
+    def plain_run():
+        h.finitialize(-65)
+        h.continuerun(20)
+    plain_seconds = timed(plain_run, 1)
+    stalls = []
+
+    def ours_run():
+        task = nl.run(tstop=20, frames_per_ms=2, wait_done=False)
+        last = time.perf_counter()
+        while session.session.task is task:  # the main thread, as Blender's UI would see it
+            session.pump()
+            time.sleep(0.001)
+            now = time.perf_counter()
+            stalls.append(now - last - 0.001)
+            last = now
+    ours_seconds = timed(ours_run, 1)
+    row("simulation wall time (s), vs plain NEURON", ours_seconds, plain_seconds, "≤ 1.10×")
+    row("main-thread stall, max (ms)", max(stalls) * 1e3, 20, "≤ 20 ms")
+    row("main-thread stall, median (ms)", statistics.median(stalls) * 1e3, 20, "")
+
+    if args.out:
+        args.out.write_text("\n".join("\t".join(map(str, r)) for r in rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()
