@@ -39,8 +39,14 @@ def install_neuron(*, wait_done=True, on_line=None):
 
     task.future = session.worker.submit(neuron_setup.install_neuron, target, on_line=line,
                                         cancelled=task.cancel.is_set)
+    task.on_done = _install_done
     start(task)
     return wait(task) if wait_done else task
+
+
+def _install_done(task):
+    error = task.future.exception()
+    session.message = f"Installing NEURON failed: {error}" if error else f"Installed {task.future.result().summary()}"
 
 
 def use_existing_neuron(folder):

@@ -68,25 +68,9 @@ class NEURONLIVE_OT_install_neuron(bpy.types.Operator):
         return {"FINISHED"} if ok else {"CANCELLED"}
 
 
-class NEURONLIVE_OT_use_existing_neuron(bpy.types.Operator):
-    """Use the NEURON installation at the folder set in the preferences"""
-    bl_idname = "neuron_live.use_existing_neuron"
-    bl_label = "Use Existing NEURON"
-
-    directory: StringProperty(subtype="DIR_PATH")
-
-    def execute(self, context):
-        status, ok = _report_errors(self, api.use_existing_neuron, self.directory)
-        if not ok:
-            return {"CANCELLED"}
-        self.report({"INFO"}, status.summary())
-        return {"FINISHED"}
-
-
 CLASSES = (
     NEURONLIVE_OT_load_model,
     NEURONLIVE_OT_run,
     NEURONLIVE_OT_cancel,
     NEURONLIVE_OT_install_neuron,
-    NEURONLIVE_OT_use_existing_neuron,
 )

@@ -9,8 +9,13 @@ from .session import session
 
 
 def _use_path(self, context):
-    if self.neuron_path:
-        bpy.ops.neuron_live.use_existing_neuron(directory=self.neuron_path)
+    """Setting the folder is the action: make that NEURON importable now, say what happened."""
+    if not self.neuron_path:
+        return
+    try:
+        session.message = neuron_setup.use_existing_neuron(bpy.path.abspath(self.neuron_path)).summary()
+    except FileNotFoundError as exc:
+        session.message = str(exc)
 
 
 class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
@@ -39,6 +44,8 @@ class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
         box.label(text=f"C compiler for .mod files: {status.compiler or 'not found (install gcc/clang)'}",
                   icon="CHECKMARK" if status.compiler else "ERROR")
         layout.prop(self, "neuron_path")
+        if session.message:
+            layout.label(text=session.message)
 
 
 def apply_saved_paths():

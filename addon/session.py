@@ -32,6 +32,7 @@ class Session:
         self.model = None
         self.cache = None
         self.task = None
+        self.message = ""  # outcome of the last task without a scene to report to
 
     @property
     def worker(self):
