@@ -14,7 +14,7 @@ from . import EXTENSION_PACKAGE, attributes, geometry, materials, neuron_setup, 
 from .engine import RunSettings
 from .session import Task, session, start, start_run, wait
 
-RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "frames_per_ms", "variable")
+RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "frames_per_ms", "variable")
 
 
 def neuron_status():
@@ -112,7 +112,7 @@ def _cache_folder(scene, model):
     return user_folder("cache") / f"{stem}.nlcache"
 
 
-def run(*, scene=None, wait_done=True, on_progress=None, **settings):
+def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
     """Simulate the loaded model from 0 to tstop into a new frame cache.
 
     Keyword settings (tstop, dt, v_init, celsius, cvode, frames_per_ms, variable)
@@ -130,13 +130,20 @@ def run(*, scene=None, wait_done=True, on_progress=None, **settings):
         load_model(bpy.path.abspath(props.model_path), scene=scene, build=False)
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
     folder = _cache_folder(scene, session.model) if session.model else None
+    task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
     scene.frame_start, scene.frame_end = 1, settings.n_frames
-    task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task))
+    folder = session.cache.folder
     props.cache_path = bpy.path.relpath(str(folder)) if bpy.data.filepath else str(folder)
     if not wait_done:
         return task
     wait(task, on_progress=on_progress)
     return session.cache
+
+
+def continue_run(*, tstop, scene=None, wait_done=True, on_progress=None):
+    """Extend the last run from where it stopped (finished or cancelled) to a later tstop;
+    the result equals one run straight to that tstop."""
+    return run(scene=scene, wait_done=wait_done, on_progress=on_progress, tstop=tstop, extend=True)
 
 
 def _exact(value):

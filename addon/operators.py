@@ -4,6 +4,7 @@ from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from . import api
+from .session import session
 from ..model_loaders.load import SUFFIXES
 
 FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES))
@@ -37,13 +38,29 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
 
 
 class NEURONLIVE_OT_run(bpy.types.Operator):
-    """Simulate the loaded model from 0 to tstop in the background"""
+    """Simulate the loaded model from 0 to tstop in the background (Esc cancels)"""
     bl_idname = "neuron_live.run"
     bl_label = "Run"
 
+    extend: bpy.props.BoolProperty(name="Continue", default=False, options={"SKIP_SAVE"},
+                                   description="Continue the last run to the new tstop instead of starting at 0")
+
     def execute(self, context):
-        _, ok = _report_errors(self, api.run, scene=context.scene, wait_done=False)
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        _, ok = _report_errors(self, api.run, scene=context.scene, wait_done=False, extend=self.extend)
+        if not ok:
+            return {"CANCELLED"}
+        # Stay modal to catch Esc where there is a window (not in the bpy module).
+        if context.window and context.window_manager.modal_handler_add(self):
+            return {"RUNNING_MODAL"}
+        return {"FINISHED"}
+
+    def modal(self, context, event):
+        if session.task is None:
+            return {"FINISHED"}
+        if event.type == "ESC":
+            api.cancel()
+            self.report({"INFO"}, "Cancelling: the frames done so far stay")
+        return {"PASS_THROUGH"}
 
 
 class NEURONLIVE_OT_cancel(bpy.types.Operator):

@@ -19,13 +19,21 @@ class NEURONLIVE_PT_main(bpy.types.Panel):
         col = layout.column(align=True)
         for key in ("tstop", "dt", "v_init", "celsius", "frames_per_ms", "variable"):
             col.prop(props, key)
-        layout.prop(props, "cvode")
+        row = layout.row()
+        row.prop(props, "cvode")
+        if props.cvode:
+            row.prop(props, "atol")
+        layout.prop(props, "follow")
         task = session.task
         if task is None:
-            layout.operator("neuron_live.run", icon="PLAY")
+            row = layout.row(align=True)
+            row.operator("neuron_live.run", icon="PLAY")
+            row.operator("neuron_live.run", text="Continue", icon="FF").extend = True
         else:
-            layout.progress(factor=task.progress, text=task.message or task.label) \
-                if hasattr(layout, "progress") else layout.label(text=task.message)
+            if hasattr(layout, "progress"):
+                layout.progress(factor=task.progress, text=task.message or task.label)
+            else:
+                layout.label(text=task.message or task.label)
             layout.operator("neuron_live.cancel", icon="CANCEL")
         if props.status:
             layout.label(text=props.status)

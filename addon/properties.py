@@ -12,6 +12,10 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     v_init: FloatProperty(name="v_init", default=-65.0, description="Initial membrane potential (mV)")
     celsius: FloatProperty(name="celsius", default=6.3, description="Temperature (°C)")
     cvode: BoolProperty(name="CVode", default=False, description="Variable time step")
+    atol: FloatProperty(name="Tolerance", default=1e-3, min=1e-9, precision=6,
+                        description="CVode absolute tolerance")
+    follow: BoolProperty(name="Follow", default=True,
+                         description="Move the playhead to the newest frame while simulating")
     frames_per_ms: FloatProperty(name="Frames per ms", default=2.0, min=0.001,
                                  description="Animation frames per simulated millisecond")
     variable: StringProperty(name="Variable", default="v",

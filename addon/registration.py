@@ -2,7 +2,7 @@
 import bpy
 
 from . import operators, panels, playback, preferences, properties
-from .session import pump, session
+from .session import pump, session, wait
 
 CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
 
@@ -19,8 +19,14 @@ def register():
 def unregister():
     if bpy.app.timers.is_registered(pump):
         bpy.app.timers.unregister(pump)
-    if session.task is not None:
-        session.task.cancel.set()
+    if session.task is not None:  # stop work in flight; the module outlives a disable
+        task = session.task
+        task.cancel.set()  # the worker stops within one chunk (pip at its next line)
+        try:
+            wait(task, timeout=5)  # pumps, so on_done runs while our properties still exist
+        except Exception as exc:  # a failed or slow task must not block disabling
+            print(f"NEURON Live: {task.label} ended with {exc!r}")
+        session.task = None
     playback.remove_handlers()
     bpy.types.TOPBAR_MT_file_import.remove(panels.menu_import)
     properties.unregister_properties()

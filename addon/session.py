@@ -11,6 +11,7 @@ import bpy
 
 from . import playback
 from .engine import FrameCache, Worker, simulate
+from .engine.cache import file_sha256
 
 PUMP_INTERVAL = 0.05
 
@@ -74,7 +75,13 @@ def pump():
             task.on_done(task)
         return None
     wm.progress_update(task.progress)
-    playback.refresh(bpy.context.scene)
+    scene = bpy.context.scene
+    if task.label == "simulation" and session.cache is not None:
+        newest = scene.frame_start + session.cache.frames_done - 1
+        if scene.neuron_live.follow and scene.frame_current != newest:
+            scene.frame_set(newest)  # the frame handler writes the colours
+        else:
+            playback.refresh(scene)  # colours update live at the current frame
     return PUMP_INTERVAL
 
 
@@ -91,27 +98,55 @@ def wait(task, timeout=None, on_progress=None):
     return task.future.result()
 
 
-def start_run(settings, cache_folder, on_done):
-    """Simulate the loaded model into a new cache on the worker thread."""
+def _progress_reporter(worker, settings, first_frame):
+    """Progress events with simulated ms, ms per wall second and the time left."""
+    started = time.monotonic()
+
+    def progress(t, frame):
+        elapsed = time.monotonic() - started
+        done = frame + 1 - first_frame
+        rate = (done / settings.frames_per_ms) / elapsed if elapsed > 0 else 0.0
+        left = (settings.n_frames - frame - 1) / settings.frames_per_ms / rate if rate else 0.0
+        worker.post("progress", fraction=(frame + 1) / settings.n_frames,
+                    message=f"t = {t:.1f} / {settings.tstop:g} ms · {rate:.0f} ms/s · {left:.0f} s left")
+    return progress
+
+
+def start_run(settings, cache_folder, on_done, *, extend=False):
+    """Simulate the loaded model on the worker thread into a new cache, or (extend=True)
+    continue the last run into the same cache up to the new tstop."""
     model = session.model
     if model is None:
         raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
     if session.busy:
         raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
-    cache = FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
-                              variable=settings.variable, frames_per_ms=settings.frames_per_ms,
-                              model=model.path, settings=settings.as_dict())
+    if extend:
+        cache = session.cache
+        if cache is None or cache.meta.get("model") != model.path or cache.frames_done == 0:
+            raise RuntimeError("Nothing to continue: run the simulation first")
+        if settings.n_frames <= cache.frames_done:
+            raise RuntimeError(f"Continue needs a tstop beyond {(cache.frames_done - 1) / settings.frames_per_ms:g} ms")
+        if cache.meta["variable"] != settings.variable or cache.meta["frames_per_ms"] != settings.frames_per_ms:
+            raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
+        first_frame = cache.frames_done
+        cache.extend(settings.n_frames)
+        cache.meta["settings"] = settings.as_dict()
+    else:
+        first_frame = 0
+        cache = FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
+                                  segments=(model.segment_section, model.segment_x),
+                                  variable=settings.variable, frames_per_ms=settings.frames_per_ms,
+                                  model=model.path, model_sha256=file_sha256(model.path),
+                                  settings=settings.as_dict(), section_names=model.section_names)
     session.cache = cache
     worker = session.worker
-    task = Task(label="simulation", future=None)
-
-    def progress(t, frame):
-        worker.post("progress", fraction=(frame + 1) / settings.n_frames,
-                    message=f"t = {t:.1f} / {settings.tstop:g} ms")
+    task = Task(label="simulation", future=None, on_done=on_done)
+    progress = _progress_reporter(worker, settings, first_frame)
 
     def job():
         try:
-            done = simulate(settings, cache, cancelled=task.cancel.is_set, progress=progress)
+            done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
+                            progress=progress)
         except Exception as exc:
             cache.finish(complete=False, error=str(exc))
             raise
@@ -119,6 +154,5 @@ def start_run(settings, cache_folder, on_done):
         return done
 
     task.future = worker.submit(job)
-    task.on_done = on_done
     bpy.context.window_manager.progress_begin(0.0, 1.0)
     return start(task)

@@ -65,7 +65,7 @@ def test_rerun_with_new_tstop_without_reloading(nl, scene):
 
 def test_run_operator_in_background_and_cancel(nl, scene):
     nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
-    assert bpy.ops.neuron_live.run() == {"FINISHED"}
+    assert bpy.ops.neuron_live.run() in ({"FINISHED"}, {"RUNNING_MODAL"})  # modal: Esc cancels
     session = nl.addon.session
     task = session.session.task
     assert task is not None, "Run returns at once and simulates in the background"

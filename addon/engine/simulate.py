@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ...model_loaders import neuron_h
+from .cache import CacheError
 
 
 class SimulationError(RuntimeError):
@@ -24,6 +25,7 @@ class RunSettings:
     v_init: float = -65.0
     celsius: float = 6.3
     cvode: bool = False
+    atol: float = 1e-3  # CVode absolute tolerance
     frames_per_ms: float = 2.0
     variable: str = "v"
     chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
@@ -59,9 +61,11 @@ def segment_pointers(h, variable, n_expected):
     return pointers, nan  # the NaN holder must outlive the pointers
 
 
-def simulate(settings, cache, *, cancelled=lambda: False, progress=lambda t, frame: None):
-    """Run from t=0 to tstop, writing frames into `cache`. Returns the frames done.
+def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None):
+    """Run to tstop, writing frames into `cache`; returns the number of frames done.
 
+    From t=0 when `start_frame` is 0; otherwise continue from NEURON's current state,
+    which must be where frame `start_frame - 1` was sampled (Continue to a later tstop).
     Stops within one chunk when `cancelled()` turns true; the frames done stay usable.
     """
     h = neuron_h()
@@ -84,15 +88,22 @@ def simulate(settings, cache, *, cancelled=lambda: False, progress=lambda t, fra
     switch = sys.getswitchinterval()
     sys.setswitchinterval(0.001)  # hand the GIL back to Blender's UI promptly
     try:
-        h.dt, h.tstop, h.celsius = settings.dt, settings.tstop, settings.celsius
-        cvode = h.CVode()
-        cvode.active(int(settings.cvode))
+        h.tstop = settings.tstop
         pc = h.ParallelContext()
         pc.set_maxstep(10)
-        h.finitialize(settings.v_init)
-        sample(0)
+        if start_frame == 0:
+            h.dt, h.celsius = settings.dt, settings.celsius
+            cvode = h.CVode()
+            cvode.active(int(settings.cvode))
+            if settings.cvode:
+                cvode.atol(settings.atol)
+            h.finitialize(settings.v_init)
+            sample(0)
+            start_frame = 1
+        elif abs(h.t - (start_frame - 1) / settings.frames_per_ms) > settings.dt:
+            raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped; run from 0 instead")
         step = settings.dt
-        for frame in range(1, settings.n_frames):
+        for frame in range(start_frame, settings.n_frames):
             t_frame = frame / settings.frames_per_ms
             while h.t < t_frame - settings.dt / 2:
                 if cancelled():
@@ -107,7 +118,7 @@ def simulate(settings, cache, *, cancelled=lambda: False, progress=lambda t, fra
             sample(frame)
         return settings.n_frames
     except RuntimeError as exc:
-        if isinstance(exc, SimulationError):
+        if isinstance(exc, (SimulationError, CacheError)):
             raise
         raise SimulationError(f"NEURON failed at t = {h.t:.4g} ms: {exc}") from exc
     finally:
