@@ -23,6 +23,9 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     # No DIR_PATH subtype: Blender 4.2 warns on its "//" (blend-relative) prefix.
     cache_path: StringProperty(name="Cache", description="Frame cache of the last run ('//' = beside the .blend)")
     status: StringProperty(name="Status", description="What NEURON Live did last")
+    # -- loading (issue 3): add fields above this line
+    # -- geometry (issue 5): add fields above this line
+    # -- colour (issue 6): add fields above this line
 
 
 CLASSES = (NEURONLIVE_PG_scene,)
