@@ -4,13 +4,12 @@
     neuron_live.load_model("cell.hoc")
     neuron_live.run(tstop=100)          # blocks; run(wait=False) returns the task
 """
-import re
 from pathlib import Path
 
 import bpy
 import numpy as np
 
-from . import EXTENSION_PACKAGE, attributes, geometry, materials, neuron_setup, playback
+from . import attributes, cache_files, geometry, materials, neuron_setup, playback
 from .engine import RunSettings
 from .session import Task, session, start, start_run, wait
 
@@ -22,14 +21,9 @@ def neuron_status():
     return neuron_setup.neuron_status()
 
 
-def user_folder(name):
-    """A folder of ours in Blender's user resources (extensions' own user folder)."""
-    return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path=name, create=True))
-
-
 def install_neuron(*, wait_done=True, on_line=None):
     """Install NEURON into the extension's user folder: bundled wheels first, then PyPI."""
-    target = user_folder("site-packages")
+    target = cache_files.user_folder("site-packages")
     task = Task(label="NEURON installation", future=None)
 
     def line(text):
@@ -104,14 +98,6 @@ def build_mesh(*, scene=None, sides=8, scale=0.01):
     return obj
 
 
-def _cache_folder(scene, model):
-    stem = re.sub(r"[^\w.-]", "_", Path(model.path).stem)
-    if bpy.data.filepath:
-        blend = Path(bpy.data.filepath)
-        return blend.parent / f"{blend.stem}_{stem}.nlcache"
-    return user_folder("cache") / f"{stem}.nlcache"
-
-
 def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
     """Simulate the loaded model from 0 to tstop into a new frame cache.
 
@@ -129,11 +115,10 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
     if session.model is None and props.model_path and not session.busy:
         load_model(bpy.path.abspath(props.model_path), scene=scene, build=False)
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
-    folder = _cache_folder(scene, session.model) if session.model else None
+    folder = cache_files.cache_folder(session.model.path) if session.model else None
     task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
     scene.frame_start, scene.frame_end = 1, settings.n_frames
-    folder = session.cache.folder
-    props.cache_path = bpy.path.relpath(str(folder)) if bpy.data.filepath else str(folder)
+    props.cache_path = cache_files.stored_path(session.cache.folder)
     if not wait_done:
         return task
     wait(task, on_progress=on_progress)

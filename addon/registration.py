@@ -1,7 +1,7 @@
 """Register the add-on: classes in order forward, in reverse back; handlers; menus."""
 import bpy
 
-from . import operators, panels, playback, preferences, properties
+from . import cache_files, operators, panels, playback, preferences, properties
 from .session import pump, session, wait
 
 CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
@@ -13,6 +13,7 @@ def register():
     properties.register_properties()
     bpy.types.TOPBAR_MT_file_import.append(panels.menu_import)
     playback.add_handlers()
+    bpy.app.handlers.save_pre.append(cache_files.on_save_pre)
     preferences.apply_saved_paths()
 
 
@@ -28,6 +29,8 @@ def unregister():
             print(f"NEURON Live: {task.label} ended with {exc!r}")
         session.task = None
     playback.remove_handlers()
+    while cache_files.on_save_pre in bpy.app.handlers.save_pre:
+        bpy.app.handlers.save_pre.remove(cache_files.on_save_pre)
     bpy.types.TOPBAR_MT_file_import.remove(panels.menu_import)
     properties.unregister_properties()
     for cls in reversed(CLASSES):

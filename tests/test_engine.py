@@ -1,0 +1,121 @@
+"""The engine: Continue, cancel-then-run, plain Python without bpy, and a main thread
+that keeps getting turns while NEURON runs."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, REPO, isolated_env
+
+
+def test_continue_matches_one_long_run(nl, scene):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    straight = np.array(nl.run(tstop=30).frames)
+    nl.run(tstop=12)
+    extended = nl.continue_run(tstop=30)
+    assert extended.meta["complete"] and extended.frames.shape == straight.shape
+    assert scene.frame_end == straight.shape[0]
+    np.testing.assert_allclose(extended.frames, straight, atol=1e-4)
+
+
+def test_continue_after_cancel_and_refusals(nl, scene):
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    session = nl.addon.session
+    with pytest.raises(RuntimeError, match="Nothing to continue"):
+        nl.continue_run(tstop=20)
+    nl.run(tstop=10)
+    with pytest.raises(RuntimeError, match="tstop beyond 10"):
+        nl.continue_run(tstop=5)
+    task = nl.run(tstop=100000, frames_per_ms=0.5, wait_done=False)
+    session.pump()
+    nl.cancel()
+    session.wait(task, timeout=30)
+    cancelled = session.session.cache
+    done = cancelled.frames_done
+    assert cancelled.meta["cancelled"] and done >= 1
+    # The engine is ready again: Continue from where the cancel stopped.
+    resumed = nl.continue_run(tstop=(done + 4) / 0.5)
+    assert resumed.meta["complete"] and resumed.frames_done == done + 5
+    assert np.isfinite(resumed.frames[:done + 5]).all()
+
+
+def test_cache_metadata_and_segment_table(nl, scene):
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.hoc"))
+    cache = nl.run(tstop=5)
+    meta = json.loads((cache.folder / "meta.json").read_text())
+    assert meta["format"] == "neuron_live.frame_cache" and meta["version"] == 1
+    assert meta["units"] == "mV" and meta["complete"] and meta["frames_done"] == meta["n_frames"] == 11
+    import hashlib
+    assert meta["model_sha256"] == hashlib.sha256((EXAMPLES / "ball_and_stick.hoc").read_bytes()).hexdigest()
+    table = np.load(cache.folder / "segments.npz")
+    np.testing.assert_array_equal(table["section"], model.segment_section)
+    np.testing.assert_allclose(table["x"], model.segment_x)
+    assert meta["section_names"] == model.section_names
+    reopened = type(cache).open(cache.folder)
+    np.testing.assert_array_equal(reopened.frames, cache.frames)
+
+
+def test_main_thread_gets_many_turns_during_a_run(nl, scene):
+    """NEURON holds the GIL for each call: chunking must let the pump run often."""
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    session = nl.addon.session
+    task = nl.run(tstop=3000, frames_per_ms=1, wait_done=False)
+    turns = 0
+    while session.session.task is task:
+        session.pump()
+        turns += 1
+    assert task.future.result() == 3001
+    assert turns > 50, f"the main thread got only {turns} turns during the run"
+
+
+def test_engine_runs_in_plain_python_without_bpy(tmp_path):
+    """Same engine, same cache, no Blender: what a cluster recording will run."""
+    import neuron
+    (tmp_path / "neuron_live").symlink_to(REPO)
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        sys.path.append({str(__import__('pathlib').Path(neuron.__file__).parent.parent)!r})
+        from neuron_live.model_loaders import load_model
+        from neuron_live.addon.engine import FrameCache, RunSettings, Worker, simulate
+        worker = Worker()
+        model = worker.submit(load_model, {str(EXAMPLES / 'ball_and_stick.py')!r}).result()
+        settings = RunSettings(tstop=10, v_init=-65)
+        cache = FrameCache.create({str(tmp_path / 'run.nlcache')!r}, settings.n_frames, model.n_segments, variable="v")
+        done = worker.submit(simulate, settings, cache).result()
+        cache.finish(complete=done == settings.n_frames)
+        print(done, "bpy" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=isolated_env(tmp_path), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["21", "False"]
+    from importlib import import_module
+    cache = import_module("bl_ext.user_default.neuron_live.addon.engine").FrameCache.open(tmp_path / "run.nlcache")
+    assert cache.meta["complete"] and np.isfinite(cache.frames).all()
+
+
+def test_cache_moves_beside_the_blend_on_save(nl, scene, tmp_path):
+    import bpy
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    cache = nl.run(tstop=5)
+    user_cache = cache.folder
+    assert not bpy.data.filepath and user_cache.is_dir(), "unsaved: the cache is in the user cache folder"
+    frames = np.array(cache.frames)
+    blend = tmp_path / "saved.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    beside = tmp_path / "saved_ball_and_stick.nlcache"
+    assert beside.is_dir() and not user_cache.exists(), "moved, not copied, from the user folder"
+    assert scene.neuron_live.cache_path == "//saved_ball_and_stick.nlcache"
+    # Save as elsewhere: the first .blend keeps its cache (copied, never taken away).
+    other = tmp_path / "other" / "copy.blend"
+    other.parent.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(other))
+    assert beside.is_dir() and (other.parent / "copy_ball_and_stick.nlcache").is_dir()
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    reopened = nl.addon.session.session.cache
+    assert reopened.folder.resolve() == beside.resolve()
+    np.testing.assert_array_equal(reopened.frames, frames)
