@@ -13,7 +13,7 @@ from . import attributes, cache_files, geometry, materials, neuron_setup, playba
 from .engine import RunSettings
 from .session import Task, session, start, start_run, wait
 
-RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "frames_per_ms", "variable")
+RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "frames_per_ms", "variable", "own_run")
 
 
 def neuron_status():

@@ -23,6 +23,7 @@ class NEURONLIVE_PT_main(bpy.types.Panel):
         row.prop(props, "cvode")
         if props.cvode:
             row.prop(props, "atol")
+        layout.prop(props, "own_run")
         layout.prop(props, "follow")
         task = session.task
         if task is None:

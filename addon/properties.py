@@ -14,6 +14,9 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     cvode: BoolProperty(name="CVode", default=False, description="Variable time step")
     atol: FloatProperty(name="Tolerance", default=1e-3, min=1e-9, precision=6,
                         description="CVode absolute tolerance")
+    own_run: BoolProperty(name="Model's own init/advance", default=False,
+                          description="Initialise with the model's init() and step with its advance(), "
+                                      "for models whose stimulus lives in their run procedures")
     follow: BoolProperty(name="Follow", default=True,
                          description="Move the playhead to the newest frame while simulating")
     frames_per_ms: FloatProperty(name="Frames per ms", default=2.0, min=0.001,

@@ -119,3 +119,29 @@ def test_cache_moves_beside_the_blend_on_save(nl, scene, tmp_path):
     reopened = nl.addon.session.session.cache
     assert reopened.folder.resolve() == beside.resolve()
     np.testing.assert_array_equal(reopened.frames, frames)
+
+
+def test_models_own_advance_is_honoured(nl, scene, tmp_path):
+    """A model whose stimulus lives in its own `proc advance()` shows it with own_run."""
+    path = tmp_path / "own_advance.hoc"
+    path.write_text("create soma\nsoma { L = 20 diam = 20 insert pas }\n"
+                    "proc advance() { fadvance() if (t > 2) { soma.v(0.5) = 10 } }\n")
+    nl.load_model(str(path))
+    plain = nl.run(tstop=5, own_run=False)
+    assert np.nanmax(plain.frames) < 0
+    own = nl.run(tstop=5, own_run=True)
+    assert own.frames[-1, 0] == pytest.approx(10, abs=1e-3)
+
+
+def test_nan_in_the_state_stops_with_a_message_and_keeps_frames(nl, scene, tmp_path):
+    path = tmp_path / "unstable.py"
+    path.write_text("from neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
+                    "stim = h.IClamp(soma(0.5))\nstim.delay, stim.dur, stim.amp = 1, 1, float('nan')\n")
+    nl.load_model(str(path))
+    session = nl.addon.session
+    with pytest.raises(nl.addon.engine.SimulationError, match=r"NaN or inf in 'v' at t = 1"):
+        nl.run(tstop=5)
+    cache = session.session.cache
+    assert cache.meta["error"] and not cache.meta["complete"] and cache.frames_done >= 2
+    assert np.isfinite(cache.frames[:cache.frames_done]).all()
+    assert "Simulation failed" in scene.neuron_live.status

@@ -26,6 +26,7 @@ class RunSettings:
     celsius: float = 6.3
     cvode: bool = False
     atol: float = 1e-3  # CVode absolute tolerance
+    own_run: bool = False  # initialise and step through the model's own init()/advance()
     frames_per_ms: float = 2.0
     variable: str = "v"
     chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
@@ -91,13 +92,19 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         h.tstop = settings.tstop
         pc = h.ParallelContext()
         pc.set_maxstep(10)
+        # psolve is the plain stepper; continuerun goes through hoc's step() and so honours
+        # a model's own `proc advance()` (and stdinit() its `proc init()`) at the same speed.
+        advance = h.continuerun if settings.own_run else pc.psolve
         if start_frame == 0:
-            h.dt, h.celsius = settings.dt, settings.celsius
+            h.dt, h.celsius, h.v_init = settings.dt, settings.celsius, settings.v_init
             cvode = h.CVode()
             cvode.active(int(settings.cvode))
             if settings.cvode:
                 cvode.atol(settings.atol)
-            h.finitialize(settings.v_init)
+            if settings.own_run:
+                h.stdinit()
+            else:
+                h.finitialize(settings.v_init)
             sample(0)
             start_frame = 1
         elif abs(h.t - (start_frame - 1) / settings.frames_per_ms) > settings.dt:
@@ -109,7 +116,7 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
                 if cancelled():
                     return frame
                 started, t_before = time.perf_counter(), h.t
-                pc.psolve(min(t_frame, h.t + step))
+                advance(min(t_frame, h.t + step))
                 if h.t <= t_before:  # within rounding of the frame time: NEURON will not step
                     break
                 elapsed = max(time.perf_counter() - started, 1e-6)
