@@ -15,7 +15,7 @@ PYTHON_bpy52 := $(PY313)
 DEMO_VENV := bpy52
 PYTEST_ARGS ?=
 
-.PHONY: demo test build wheels venvs clean bench
+.PHONY: demo test build wheels venvs clean bench mpi
 
 $(VENVS)/%/.installed: tests/requirements-%.txt
 	@test -n "$(PYTHON_$*)" || { echo "No Python for $* (set PY311/PY313)"; exit 1; }
@@ -32,7 +32,13 @@ wheels: $(VENVS)/$(DEMO_VENV)/.installed
 build: wheels
 	$(VENVS)/$(DEMO_VENV)/bin/python tools/build.py
 
-test: venvs build
+# Debian's OpenMPI for the 2-rank recording test (skipped, with its reason, where it cannot be installed).
+mpi:
+	@command -v mpiexec >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev) >/dev/null; } || \
+	  echo "OpenMPI not installed: the MPI recording test will be skipped"
+
+test: venvs build mpi
 	@for v in $(BLENDER_LTS); do \
 	  echo "=== tests on $$v ==="; \
 	  $(VENVS)/$$v/bin/python -m pytest tests -q $(PYTEST_ARGS) || exit 1; \

@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import attributes, cache_files, geometry, materials, neuron_setup, playback
+from . import attributes, cache_files, materials, neuron_setup, playback
 from .engine import RunSettings
 from .session import Task, session, start, start_run, wait
 
@@ -52,50 +52,97 @@ def _scene(scene):
     return scene or bpy.context.scene
 
 
-def load_model(path, *, scene=None, build=True):
-    """Load a model file into NEURON (on the engine thread) and show its cells."""
+def load_model(path, *, scene=None, build=True, action=None, before="", after="", language="hoc",
+               clamp=None):
+    """Load a model file into NEURON (on the engine thread) and show its cells.
+
+    Its `.mod` files are compiled once (cached by content). `action`: a menu button
+    (label or command) to run when the entry only builds a menu: such an entry raises
+    `model_loaders.MenuOnlyModel`, whose `.actions` list the choices. `before`/`after`:
+    statements (`language` "hoc" or "python") around the load. `clamp=True` (or a
+    `model_loaders.Clamp`, or a dict of amp/delay/dur) adds an IClamp at the soma.
+    Failures raise `model_loaders.ModelLoadError` and leave the scene as it was.
+    """
     from ..model_loaders import load_model as load
 
     scene = _scene(scene)
     if session.busy:
         raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
-    model = session.worker.submit(load, path).result()
-    session.model, session.cache = model, None
     props = scene.neuron_live
+    options = dict(action=action or None, before=before, after=after, language=language,
+                   clamp=_clamp(clamp), mechanisms_folder=cache_files.user_folder("mechanisms"))
+    try:
+        model = session.worker.submit(load, path, **options).result()
+    except Exception as exc:  # shown in the panel, then raised to the caller
+        _show_menu(props, path, getattr(exc, "actions", None))
+        props.status = f"Loading {Path(path).name} failed: {exc}"
+        raise
+    _show_menu(props, path, None)
+    session.model, session.cache, session.recording = model, None, False
     props.model_path = str(Path(path).resolve())
     for key in ("tstop", "dt", "v_init", "celsius"):
         setattr(props, key, model.settings[key])
-    props.status = f"Loaded {Path(path).name}: {model.summary()}"
+    props.status = "; ".join([f"Loaded {Path(path).name}: {model.summary()}", *model.notes])
     if build:
         build_mesh(scene=scene)
     return model
 
 
-def build_mesh(*, scene=None, sides=8, scale=0.01):
-    """(Re)build the mesh of the loaded model's cells; returns the object."""
+def _clamp(clamp):
+    """`clamp` as the loader takes it: None, or a Clamp (from True or a dict)."""
+    from ..model_loaders import Clamp
+
+    if not clamp:
+        return None
+    if isinstance(clamp, dict):
+        return Clamp(**clamp)
+    return clamp if isinstance(clamp, Clamp) else Clamp()
+
+
+def _show_menu(props, path, actions):
+    """Remember a menu-only entry's buttons for the panel (cleared by any other load)."""
+    props.menu_path = str(Path(path).resolve()) if actions else ""
+    props.menu_actions = "\n".join(action.label for action in actions or ())
+
+
+def build_mesh(*, scene=None, groups=None, method="AUTO", **options):
+    """(Re)build the objects of the loaded model's cells; returns them (a list).
+
+    Options default to the scene's geometry settings: sides, segmentation, smooth, caps,
+    soma_sphere, as_lines, thickness, homogeneity, center, scale, blend, frame_camera,
+    dark_world. `groups`: None (the scene's groups, else one group of every cell) or a list
+    of dicts {name, cells (indices or None), interaction, colour_level, options}.
+    `method`: AUTO (Geometry Nodes for big objects, numpy for small), GEOMETRY_NODES, NUMPY.
+    """
+    from . import groups as cell_groups, scene_setup
+
     scene = _scene(scene)
     model = session.model
     if model is None:
         raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
-    tube = geometry.tube_mesh(model, sides=sides, scale=scale)
-    name = f"NEURON {Path(model.path).stem}"[:63]
-    old = bpy.data.objects.get(name)
-    if old is not None:
-        old_mesh = old.data
-        bpy.data.objects.remove(old)
-        bpy.data.meshes.remove(old_mesh)
-    mesh = bpy.data.meshes.new(name)
-    attributes.write_mesh(mesh, tube.positions, tube.loop_vertices, tube.face_starts)
-    for key in ("segment", "section", "cell"):
-        attributes.write(mesh, key, getattr(tube, key), "INT")
-    mesh.materials.append(materials.activity_material(
-        "NEURON Live activity", playback.attribute_name(scene.neuron_live.variable)))
-    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
-    obj = bpy.data.objects.new(name, mesh)
-    obj[playback.OBJECT_TAG] = True
-    obj["neuron_live_model"] = model.path
-    scene.collection.objects.link(obj)
-    return obj
+    props = scene.neuron_live
+    for key, value in options.items():
+        if key not in MESH_SETTINGS:
+            raise TypeError(f"build_mesh() got an unknown option {key!r} (known: {', '.join(MESH_SETTINGS)})")
+        setattr(props, key, value)
+    build_options = cell_groups.BuildOptions(
+        method=method, **{key: getattr(props, key) for key in MESH_SETTINGS[:-2]})
+    if groups is None:
+        chosen = cell_groups.groups_from_scene(scene, len(model.cell_names))
+    else:
+        chosen = [cell_groups.Group(**group) for group in groups]
+    objects = cell_groups.build(scene, model, chosen, build_options, variable=props.variable)
+    scene_setup.lock_interface_while_rendering(scene)
+    if props.frame_camera:
+        scene_setup.frame_camera(scene, objects)
+    if props.dark_world:
+        scene_setup.dark_world(scene)
+    playback.refresh(scene)
+    return objects
+
+
+MESH_SETTINGS = ("sides", "segmentation", "smooth", "caps", "soma_sphere", "as_lines", "thickness",
+                 "homogeneity", "center", "scale", "blend", "frame_camera", "dark_world")
 
 
 def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
@@ -112,12 +159,15 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
         if key not in RUN_SETTINGS:
             raise TypeError(f"run() got an unknown setting {key!r} (known: {', '.join(RUN_SETTINGS)})")
         setattr(props, key, value)
+    if session.recording:
+        raise RuntimeError(f"{Path(props.model_path).name} is a recording: load its model to run it again")
     if session.model is None and props.model_path and not session.busy:
         load_model(bpy.path.abspath(props.model_path), scene=scene, build=False)
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
     folder = cache_files.cache_folder(session.model.path) if session.model else None
     task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
-    scene.frame_start, scene.frame_end = 1, settings.n_frames
+    scene.frame_start = 1
+    scene.frame_end = playback.frame_of_sample(scene, settings.n_frames - 1)
     props.cache_path = cache_files.stored_path(session.cache.folder)
     if not wait_done:
         return task
@@ -147,6 +197,7 @@ def _run_done(scene, task):
         props.status = f"Cancelled after {meta['frames_done']} of {meta['n_frames']} frames"
     else:
         props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
+    materials.refresh_all(scene)  # the material reads this run's variable
     playback.refresh(scene)
 
 
@@ -156,6 +207,44 @@ def cancel():
         session.task.cancel.set()
 
 
+def open_recording(path, *, scene=None):
+    """Show a recording made outside Blender: a `.nlcache` folder written by
+    tools/record.py, or a BlenderSpike `.pickle`. Returns the frame cache."""
+    from ..model_loaders.blenderspike import load_blenderspike
+    from ..model_loaders.model_io import load_model_file
+    from .engine import CacheError, FrameCache
+    from .engine.record import MODEL_FILE
+
+    scene = _scene(scene)
+    if session.busy:
+        raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
+    path = Path(path)
+    if path.suffix == ".pickle":
+        model, frames = load_blenderspike(path)
+        cache = FrameCache.create(cache_files.cache_folder(str(path)), len(frames), model.n_segments,
+                                  variable="v", frames_per_ms=1.0, model=str(path), source="BlenderSpike",
+                                  section_names=model.section_names)
+        cache.frames[:] = frames
+        cache.meta["frames_done"] = len(frames)
+        cache.finish(complete=True)
+    else:
+        cache = FrameCache.open(path)
+        try:
+            model = load_model_file(path / MODEL_FILE)
+        except (OSError, ValueError, KeyError) as exc:
+            raise CacheError(f"{path} has no readable {MODEL_FILE}: record it with tools/record.py") from exc
+    session.model, session.cache, session.recording = model, cache, True
+    props = scene.neuron_live
+    props.model_path, props.cache_path = str(path), cache_files.stored_path(cache.folder)
+    props.variable = cache.meta["variable"]
+    scene.frame_start = 1
+    scene.frame_end = playback.frame_of_sample(scene, cache.meta["n_frames"] - 1)
+    build_mesh(scene=scene)
+    playback.refresh(scene)
+    props.status = f"Opened recording {path.name}: {model.summary()}, {cache.frames_done} frames"
+    return cache
+
+
 def frame_values(obj, frame=None):
     """The per-vertex values `obj` shows at `frame` (default: the current frame)."""
     scene = bpy.context.scene
@@ -163,3 +252,178 @@ def frame_values(obj, frame=None):
         scene.frame_set(frame)
     variable = session.cache.meta["variable"] if session.cache else scene.neuron_live.variable
     return attributes.read(obj.data, playback.attribute_name(variable))
+
+
+# -- colour, plots (issue 6) ---------------------------------------------------------------
+
+def set_colormap(palette=None, *, vmin=None, vmax=None, start=None, stop=None, brightness=None,
+                 scene=None):
+    """Colour the cells' activity with a seaborn/matplotlib palette, from vmin to vmax.
+
+    `start`/`stop` pick a sub-range of the palette (fractions 0..1). The materials are
+    recoloured in place (meshes untouched). An unknown name raises `PaletteError` listing
+    close matches. Returns the fitted ColorRamp (`positions`, linear `colors`, `max_error`
+    in sRGB 8-bit levels).
+    """
+    from . import colormaps
+
+    scene = _scene(scene)
+    props = scene.neuron_live
+    palette = props.palette if palette is None else palette
+    colormaps.colormap(palette)  # raises before anything changes
+    with materials.batch():
+        props.palette = palette
+        for key, value in (("vmin", vmin), ("vmax", vmax), ("palette_start", start),
+                           ("palette_stop", stop), ("brightness", brightness)):
+            if value is not None:
+                setattr(props, key, value)
+        props.colour_by = "ACTIVITY"
+    materials.refresh_all(scene)
+    return materials.ramp_for(props.palette, props.palette_start, props.palette_stop)
+
+
+def fit_limits(*, scene=None, robust=False):
+    """Set vmin/vmax to the range of the cached values (NaN ignored); `robust` uses the 2nd
+    and 98th percentiles instead of min and max. Returns (vmin, vmax)."""
+    cache = session.cache
+    if cache is None or cache.frames_done == 0:
+        raise RuntimeError("No simulation to fit the colour limits to: run first")
+    data = np.asarray(cache.frames[:cache.frames_done])
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        raise RuntimeError(f"The cache holds no values of {cache.meta['variable']!r} (all NaN)")
+    lo, hi = (np.percentile(finite, (2, 98)) if robust else (finite.min(), finite.max()))
+    lo, hi = float(lo), float(hi)
+    if hi <= lo:
+        hi = lo + max(abs(lo) * 1e-3, 1e-6)
+    set_colormap(vmin=lo, vmax=hi, scene=scene)
+    return lo, hi
+
+
+def colour_by(mode="SECTION_TYPE", *, palette=None, scene=None):
+    """Colour the cells without a simulation: by "SECTION_TYPE" (soma/axon/dend/apic/other) or
+    "SECTION_NAME" (one colour per section) from a qualitative palette; "ACTIVITY" goes back
+    to the recorded variable. Returns {label: linear RGBA} (the legend)."""
+    scene = _scene(scene)
+    props = scene.neuron_live
+    modes = [item.identifier for item in props.bl_rna.properties["colour_by"].enum_items]
+    if mode not in modes:
+        raise ValueError(f"colour_by: unknown mode {mode!r} (known: {', '.join(modes)})")
+    if palette is not None:
+        from . import colormaps
+        colormaps.colormap(palette)
+    with materials.batch():
+        props.colour_by = mode
+        if palette is not None:
+            props.static_palette = palette
+    legend = static_colours(scene) if mode != "ACTIVITY" else {}
+    materials.refresh_all(scene)
+    return legend
+
+
+def static_colours(scene):
+    """Write each section's colour into the cell meshes (colour attribute); returns the legend."""
+    from . import colormaps
+    from ..model_loaders.model import SECTION_TYPES
+
+    model = session.model
+    if model is None:
+        raise RuntimeError("No model loaded: load a model to colour its sections")
+    props = scene.neuron_live
+    if props.colour_by == "SECTION_TYPE":
+        palette = colormaps.qualitative_colors(len(SECTION_TYPES), props.static_palette)
+        per_section = palette[np.asarray(model.section_type, dtype=np.int64)]
+        present = np.unique(model.section_type)
+        legend = {SECTION_TYPES[i]: tuple(palette[i]) for i in present}
+    else:
+        per_section = colormaps.qualitative_colors(model.n_sections, props.static_palette)
+        legend = {name: tuple(colour) for name, colour in zip(model.section_names, per_section)}
+    for obj in playback.cell_objects(scene):
+        materials.write_static_colours(obj.data, per_section)
+    return legend
+
+
+def _segment_table(cache):
+    with np.load(cache.folder / "segments.npz") as table:
+        return table["section"], table["x"]
+
+
+def _pick_segments(cache, scene, segments, sections, objects):
+    """Segment indices from explicit indices, section names (their middle segment) or the
+    selected vertices of cell objects (default: the selection, else section 0's middle)."""
+    picked = [int(s) for s in segments] if segments is not None else []
+    table = None
+    names = list(cache.meta.get("section_names") or [])
+    for name in sections or ():
+        if name not in names:
+            close = ", ".join(n for n in names if name in n)[:200]
+            raise ValueError(f"No section named {name!r} in the run" + (f" (similar: {close})" if close else ""))
+        table = table or _segment_table(cache)
+        rows = np.flatnonzero(table[0] == names.index(name))
+        picked.append(int(rows[np.argmin(np.abs(table[1][rows] - 0.5))]))
+    if objects is None and segments is None and not sections:
+        objects = [o for o in bpy.context.selected_objects if o.get(playback.OBJECT_TAG)] if bpy.context.view_layer else []
+    for obj in objects or ():
+        if obj.mode == "EDIT":
+            obj.update_from_editmode()
+        mesh = obj.data
+        selected = np.zeros(len(mesh.vertices), dtype=bool)
+        mesh.vertices.foreach_get("select", selected)
+        segment = attributes.read(mesh, "segment", "INT")
+        picked += [int(s) for s in np.unique(segment[selected])]
+    if not picked:
+        table = table or _segment_table(cache)
+        rows = np.flatnonzero(table[0] == 0)
+        picked = [int(rows[np.argmin(np.abs(table[1][rows] - 0.5))])] if len(rows) else [0]
+    n = cache.meta["n_segments"]
+    bad = [s for s in picked if not 0 <= s < n]
+    if bad:
+        raise ValueError(f"Segments {bad} are out of range (the run has {n} segments)")
+    return list(dict.fromkeys(picked))
+
+
+def plot_traces(segments=None, *, sections=None, objects=None, frame=None, path=None,
+                width=800, height=400, show=True, scene=None):
+    """Plot the cached traces of chosen segments (indices, section names, or the selected
+    vertices of cell objects) with a line at the current frame, as a PNG and a Blender image
+    ("NEURON Live traces"). Returns the plot: `path`, `lines` (the drawn x, y data),
+    `labels`, `segments`, `image`."""
+    from . import plots
+
+    scene = _scene(scene)
+    cache = session.cache
+    if cache is None or cache.frames_done == 0:
+        raise RuntimeError("No simulation to plot: run first")
+    picked = _pick_segments(cache, scene, segments, sections, objects)
+    done, per_ms = cache.frames_done, cache.meta["frames_per_ms"]
+    times = np.arange(done) / per_ms
+    values = np.asarray(cache.frames[:done])[:, picked]
+    section, x = _segment_table(cache)
+    names = cache.meta.get("section_names") or []
+    labels = [f"{names[section[s]]}({x[s]:.3g})" if names else f"segment {s}" for s in picked]
+    frame = scene.frame_current if frame is None else frame
+    variable, units = cache.meta["variable"], cache.meta.get("units", "")
+    path = Path(path) if path else plots.default_path("traces.png")
+    plot = plots.trace_plot(path, times, values, labels, current_time=(frame - scene.frame_start) / per_ms,
+                            ylabel=f"{variable} ({units})" if units else variable, width=width, height=height)
+    plot.segments = picked
+    if show:
+        plot.image = plots.show_image(plot.path, "NEURON Live traces")
+    return plot
+
+
+def colour_bar(path=None, *, width=160, height=600, show=True, scene=None):
+    """The legend of the current palette and limits as a PNG and a Blender image."""
+    from . import colormaps, plots
+
+    scene = _scene(scene)
+    props = scene.neuron_live
+    variable = session.cache.meta["variable"] if session.cache else props.variable
+    units = session.cache.meta.get("units", "") if session.cache else ""
+    path = Path(path) if path else plots.default_path("colour_bar.png")
+    plot = plots.colour_bar(path, colormaps.colormap(props.palette), props.vmin, props.vmax,
+                            start=props.palette_start, stop=props.palette_stop,
+                            label=f"{variable} ({units})" if units else variable, width=width, height=height)
+    if show:
+        plot.image = plots.show_image(plot.path, "NEURON Live colour bar")
+    return plot

@@ -2,10 +2,24 @@
 
 foreach_set with float32 input is a memcpy; float64 costs ~200× more, so values are
 cast here once rather than at every call site.
+
+Two ways to fill a mesh, measured in tools/bench.py:
+  `write_mesh`       numpy arrays into `position`, `.edge_verts`, `.corner_vert`,
+                     `.corner_edge` and the face offsets. Edges come from numpy, so Blender
+                     never derives them (`mesh.update(calc_edges=True)` was 60 % of a build);
+                     the face offsets (`polygons.foreach_set("loop_start")`) are not an
+                     attribute and cost ~70 ns per face, the largest part left.
+  `mesh_from_curves` the polylines' points into a Curves data-block and Geometry Nodes'
+                     Curve to Mesh (C++, multi-threaded) realised into a plain Mesh: 8×
+                     less data crosses from Python (points, not ring vertices) and Blender
+                     builds faces, offsets and edges itself. Faster for big objects; its
+                     fixed cost (~ms per object) makes `write_mesh` better for small ones.
 """
+import bpy
 import numpy as np
 
 _DTYPES = {"FLOAT": np.float32, "INT": np.int32}
+TUBE_NODES = "NEURON Live tubes"
 
 
 def write(mesh, name, values, kind="FLOAT", domain="POINT"):
@@ -27,18 +41,106 @@ def read(mesh, name, kind="FLOAT"):
     return out
 
 
-def write_mesh(mesh, positions, loop_vertices, face_starts):
+def read_positions(mesh):
+    out = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.attributes["position"].data.foreach_get("vector", out)
+    return out.reshape(-1, 3)
+
+
+def write_mesh(mesh, positions, loop_vertices, face_starts, edges=None, corner_edges=None):
     """Fill an empty mesh from numpy arrays through the generic attributes.
 
-    `position` and `.corner_vert` take a memcpy (1 ms per M); `vertices.co` and
-    `loops.vertex_index` cost 40–300× more, and from_pydata more still.
+    With `edges` (E, 2) and `corner_edges` (one per corner) Blender derives nothing;
+    without them `mesh.update(calc_edges=True)` computes the edges (slow).
     """
     mesh.vertices.add(len(positions))
+    if edges is not None:
+        mesh.edges.add(len(edges))
     mesh.loops.add(len(loop_vertices))
     mesh.polygons.add(len(face_starts))
     mesh.attributes["position"].data.foreach_set(
         "vector", np.ascontiguousarray(positions, dtype=np.float32).ravel())
-    mesh.attributes[".corner_vert"].data.foreach_set(
-        "value", np.ascontiguousarray(loop_vertices, dtype=np.int32))
-    mesh.polygons.foreach_set("loop_start", np.ascontiguousarray(face_starts, dtype=np.int32))
-    mesh.update()
+    if edges is not None and len(edges):
+        mesh.attributes[".edge_verts"].data.foreach_set(
+            "value", np.ascontiguousarray(edges, dtype=np.int32).ravel())
+    if len(loop_vertices):
+        mesh.attributes[".corner_vert"].data.foreach_set(
+            "value", np.ascontiguousarray(loop_vertices, dtype=np.int32))
+        if corner_edges is not None:
+            mesh.attributes[".corner_edge"].data.foreach_set(
+                "value", np.ascontiguousarray(corner_edges, dtype=np.int32))
+        mesh.polygons.foreach_set("loop_start", np.ascontiguousarray(face_starts, dtype=np.int32))
+    mesh.update(calc_edges=edges is None)
+    return mesh
+
+
+def _tube_nodes(sides, caps, as_lines):
+    """The Geometry Nodes group: Object Info → Set Spline Type (poly) → Curve to Mesh with a
+    circle profile scaled by the curves' `radius` (implicitly before Blender 4.5's Scale input)."""
+    group = bpy.data.node_groups.new(TUBE_NODES, "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nodes, links = group.nodes, group.links
+    info = nodes.new("GeometryNodeObjectInfo")
+    poly = nodes.new("GeometryNodeCurveSplineType")
+    poly.spline_type = "POLY"
+    to_mesh = nodes.new("GeometryNodeCurveToMesh")
+    output = nodes.new("NodeGroupOutput")
+    links.new(info.outputs["Geometry"], poly.inputs["Curve"])
+    links.new(poly.outputs["Curve"], to_mesh.inputs["Curve"])
+    if not as_lines:
+        circle = nodes.new("GeometryNodeCurvePrimitiveCircle")
+        circle.inputs["Resolution"].default_value = int(sides)
+        circle.inputs["Radius"].default_value = 1.0
+        links.new(circle.outputs["Curve"], to_mesh.inputs["Profile Curve"])
+        to_mesh.inputs["Fill Caps"].default_value = bool(caps)
+        if "Scale" in to_mesh.inputs:  # Blender 4.5+: the radius no longer scales implicitly
+            radius = nodes.new("GeometryNodeInputRadius")
+            links.new(radius.outputs[0], to_mesh.inputs["Scale"])
+    links.new(to_mesh.outputs["Mesh"], output.inputs[0])
+    return group, info
+
+
+def mesh_from_curves(name, lines, point_attributes, *, sides=8, caps=True, as_lines=False, scene):
+    """A new Mesh from `lines` (geometry.Polylines) by Geometry Nodes' Curve to Mesh.
+
+    `point_attributes`: {name: (per-point array, "INT"|"FLOAT")}; each point's values land
+    on its whole ring. The temporary curves, objects and node group are removed again.
+    """
+    curves = bpy.data.hair_curves.new(name + " curves")
+    made = []
+    try:
+        curves.add_curves(lines.sizes.tolist())
+        curves.attributes["position"].data.foreach_set(
+            "vector", np.ascontiguousarray(lines.points, dtype=np.float32).ravel())
+        radius = curves.attributes.get("radius") or curves.attributes.new("radius", "FLOAT", "POINT")
+        radius.data.foreach_set("value", np.ascontiguousarray(lines.radius, dtype=np.float32))
+        for key, (values, kind) in point_attributes.items():
+            write(curves, key, values, kind)
+        source = bpy.data.objects.new(name + " curves", curves)
+        host_mesh = bpy.data.meshes.new(name + " host")
+        host = bpy.data.objects.new(name + " host", host_mesh)
+        made += [source, host, host_mesh]
+        scene.collection.objects.link(source)
+        scene.collection.objects.link(host)
+        group, info = _tube_nodes(sides, caps, as_lines)
+        made.append(group)
+        info.inputs["Object"].default_value = source
+        host.modifiers.new("tubes", "NODES").node_group = group
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph.update()
+        mesh = bpy.data.meshes.new_from_object(host.evaluated_get(depsgraph),
+                                               preserve_all_data_layers=True, depsgraph=depsgraph)
+        mesh.name = name
+    finally:
+        for block in made:
+            if isinstance(block, bpy.types.Object):
+                bpy.data.objects.remove(block)
+            elif isinstance(block, bpy.types.Mesh):
+                bpy.data.meshes.remove(block)
+            else:
+                bpy.data.node_groups.remove(block)
+        bpy.data.hair_curves.remove(curves)
+    for flag in ("sharp_face", "sharp_edge"):  # smooth shading on the tubes
+        if flag in mesh.attributes:
+            mesh.attributes.remove(mesh.attributes[flag])
+    return mesh

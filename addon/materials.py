@@ -1,41 +1,216 @@
-"""One emissive material per group: attribute → normalise → colour ramp → emission.
+"""One emissive material per group, recoloured in place when the palette or limits change.
 
-Palettes by seaborn name arrive with the colour issue; until then a fixed cool-warm
-ramp keeps enabling the add-on free of seaborn and matplotlib.
+    Attribute ─▶ Map Range (vmin..vmax, clamped) ─▶ ColorRamp (palette) ─┐
+        └──▶ v > -1e30 (0 for NaN) ─────────────────▶ Mix: no-data grey ─▶ Mix: static ─▶ Emission
+
+Nodes are found by name, so changing palette, limits, brightness or static colouring
+rewrites a few node values and never touches meshes. The palette comes from seaborn
+through `colormaps` (imported lazily: enabling the add-on imports no seaborn).
 """
+import numpy as np
 import bpy
 
-NO_DATA = (0.25, 0.25, 0.25, 1.0)
-COOLWARM = ((0.0, (0.02, 0.05, 0.45, 1.0)), (0.5, (0.6, 0.6, 0.6, 1.0)), (1.0, (0.75, 0.02, 0.01, 1.0)))
+TAG = "neuron_live_activity"          # custom property marking our materials
+STATIC_ATTRIBUTE = "nl_static_colour"  # per-vertex FLOAT_COLOR for colouring without a run
+NO_DATA = (0.18, 0.18, 0.18, 1.0)      # linear neutral grey for NaN (segments lacking the variable)
+DEFAULTS = {"palette": "coolwarm", "palette_start": 0.0, "palette_stop": 1.0, "vmin": -80.0,
+            "vmax": 40.0, "brightness": 1.0, "colour_by": "ACTIVITY"}
+_NODES = ("NL Attribute", "NL Normalise", "NL Colormap", "NL Has data", "NL No data",
+          "NL Static attribute", "NL Static", "NL Emission", "NL Output")
 
 
-def activity_material(name, attribute, vmin=-80.0, vmax=40.0):
-    """Create (or refresh in place) the material colouring `attribute` from vmin to vmax."""
+def colour_settings(scene=None):
+    """The colour settings of `scene` (its NEURON Live properties), else the defaults."""
+    props = getattr(scene, "neuron_live", None)
+    return {key: getattr(props, key, default) for key, default in DEFAULTS.items()}
+
+
+def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
+    """Create (or rebuild in place) the material colouring `attribute` with the scene's palette."""
     material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     if bpy.app.version < (5, 0, 0):  # always node-based from 5.0 (use_nodes is deprecated)
         material.use_nodes = True
+    _build_nodes(material, attribute)
+    material[TAG] = True
+    settings = colour_settings(scene if scene is not None else bpy.context.scene)
+    if vmin is not None:
+        settings["vmin"] = vmin
+    if vmax is not None:
+        settings["vmax"] = vmax
+    from .colormaps import PaletteError
+    try:
+        apply(material, **settings)
+    except PaletteError as exc:  # a bad name typed earlier must not stop a mesh build
+        props = getattr(scene if scene is not None else bpy.context.scene, "neuron_live", None)
+        if props is not None:
+            props.status = f"{exc}; showing {DEFAULTS['palette']!r}"
+        apply(material, **{**settings, "palette": DEFAULTS["palette"]})
+    return material
+
+
+def _mix_sockets(node):
+    by_id = {s.identifier: s for s in node.inputs}
+    out = next(s for s in node.outputs if s.identifier == "Result_Color")
+    return by_id["Factor_Float"], by_id["A_Color"], by_id["B_Color"], out
+
+
+def _build_nodes(material, attribute):
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
-    attr = nodes.new("ShaderNodeAttribute")
+
+    def add(kind, name, x, y=0):
+        node = nodes.new(kind)
+        node.name = node.label = name
+        node.location = (x * 220, y * 220)
+        return node
+
+    attr = add("ShaderNodeAttribute", "NL Attribute", 0)
     attr.attribute_name = attribute
-    normalise = nodes.new("ShaderNodeMapRange")
-    normalise.inputs["From Min"].default_value = vmin
-    normalise.inputs["From Max"].default_value = vmax
-    ramp = nodes.new("ShaderNodeValToRGB")
-    elements = ramp.color_ramp.elements
-    for element in list(elements)[1:]:
-        elements.remove(element)
-    elements[0].position, elements[0].color = COOLWARM[0]
-    for position, color in COOLWARM[1:]:
-        elements.new(position).color = color
-    emission = nodes.new("ShaderNodeEmission")
-    emission.inputs["Strength"].default_value = 2.0
-    output = nodes.new("ShaderNodeOutputMaterial")
+    normalise = add("ShaderNodeMapRange", "NL Normalise", 1)
+    normalise.clamp = True  # also turns NaN into a finite ramp input (the grey mix hides it)
+    ramp = add("ShaderNodeValToRGB", "NL Colormap", 2)
+    has_data = add("ShaderNodeMath", "NL Has data", 2, -1)
+    # v > -1e30 is false only for NaN. (Compare(v, v) is not: GLSL compilers fold v - v to 0.)
+    has_data.operation = "GREATER_THAN"
+    has_data.inputs[1].default_value = -1e30
+    no_data = add("ShaderNodeMix", "NL No data", 3)
+    no_data.data_type = "RGBA"
+    static_attr = add("ShaderNodeAttribute", "NL Static attribute", 3, -1)
+    static_attr.attribute_name = STATIC_ATTRIBUTE
+    static = add("ShaderNodeMix", "NL Static", 4)
+    static.data_type = "RGBA"
+    emission = add("ShaderNodeEmission", "NL Emission", 5)
+    output = add("ShaderNodeOutputMaterial", "NL Output", 6)
+
+    fac, grey, coloured, mixed = _mix_sockets(no_data)
     links.new(attr.outputs["Fac"], normalise.inputs["Value"])
     links.new(normalise.outputs["Result"], ramp.inputs["Fac"])
-    links.new(ramp.outputs["Color"], emission.inputs["Color"])
+    links.new(attr.outputs["Fac"], has_data.inputs[0])
+    links.new(has_data.outputs["Value"], fac)
+    grey.default_value = NO_DATA
+    links.new(ramp.outputs["Color"], coloured)
+    s_fac, s_activity, s_static, s_out = _mix_sockets(static)
+    links.new(mixed, s_activity)
+    links.new(static_attr.outputs["Color"], s_static)
+    links.new(s_out, emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
-    for x, node in enumerate((attr, normalise, ramp, emission, output)):
-        node.location = (x * 250, 0)
-    material.diffuse_color = NO_DATA  # what Workbench and the viewport show without nodes
-    return material
+
+
+def is_activity_material(material):
+    return material is not None and bool(material.get(TAG)) and material.node_tree is not None \
+        and all(name in material.node_tree.nodes for name in _NODES)
+
+
+def set_ramp(color_ramp, ramp):
+    """Write a `colormaps.Ramp` into a Blender ColorRamp, reusing its elements."""
+    elements = color_ramp.elements
+    while len(elements) > 1:
+        elements.remove(elements[-1])
+    color_ramp.color_mode = "RGB"
+    color_ramp.interpolation = ramp.interpolation
+    elements[0].position = float(ramp.positions[0])
+    elements[0].color = tuple(float(c) for c in ramp.colors[0])
+    for position, colour in zip(ramp.positions[1:], ramp.colors[1:]):
+        elements.new(float(position)).color = tuple(float(c) for c in colour)
+
+
+def apply(material, *, palette, palette_start, palette_stop, vmin, vmax, brightness,
+          colour_by="ACTIVITY", attribute=None):
+    """Recolour `material` in place; returns the ramp (its `max_error` in sRGB levels)."""
+    nodes = material.node_tree.nodes
+    ramp = ramp_for(palette, palette_start, palette_stop)
+    set_ramp(nodes["NL Colormap"].color_ramp, ramp)
+    normalise = nodes["NL Normalise"]
+    normalise.inputs["From Min"].default_value = vmin
+    normalise.inputs["From Max"].default_value = vmax if vmax != vmin else vmin + 1e-6
+    if attribute is not None:
+        nodes["NL Attribute"].attribute_name = attribute
+    _mix_sockets(nodes["NL Static"])[0].default_value = 0.0 if colour_by == "ACTIVITY" else 1.0
+    nodes["NL Emission"].inputs["Strength"].default_value = brightness
+    # Workbench and the solid viewport show this flat colour (they never run node trees).
+    material.diffuse_color = tuple(float(c) for c in ramp.evaluate(0.5))
+    material["neuron_live_ramp_error"] = ramp.max_error
+    return ramp
+
+
+_RAMPS = {}
+
+
+def ramp_for(palette, start=0.0, stop=1.0):
+    """The fitted ramp of a palette sub-range (cached: fitting costs a few ms)."""
+    from . import colormaps
+
+    key = (palette, float(start), float(stop))
+    if key not in _RAMPS:
+        _RAMPS[key] = colormaps.ramp_stops(colormaps.colormap(palette), start, stop)
+    return _RAMPS[key]
+
+
+def activity_materials():
+    return [m for m in bpy.data.materials if is_activity_material(m)]
+
+
+def current_attribute(scene):
+    """The attribute playback writes: the cached run's variable, else the scene's."""
+    from .playback import attribute_name
+    from .session import session
+
+    variable = session.cache.meta["variable"] if session.cache is not None else \
+        getattr(getattr(scene, "neuron_live", None), "variable", "v")
+    return attribute_name(variable)
+
+
+def refresh_all(scene, attribute=None):
+    """Apply `scene`'s colour settings to every NEURON Live material (reading the current
+    run's variable); returns them. Cheap: a few node values and ≤ 32 ramp elements."""
+    settings = colour_settings(scene)
+    attribute = attribute or current_attribute(scene)
+    found = activity_materials()
+    for material in found:
+        apply(material, attribute=attribute, **settings)
+    return found
+
+
+def write_static_colours(mesh, section_colours):
+    """Colour each vertex by its section (`section_colours`: (S, 4) linear RGBA)."""
+    section = np.empty(len(mesh.vertices), dtype=np.int32)
+    mesh.attributes["section"].data.foreach_get("value", section)
+    colours = np.asarray(section_colours, dtype=np.float32)[section]
+    attribute = mesh.attributes.get(STATIC_ATTRIBUTE)
+    if attribute is None or attribute.data_type != "FLOAT_COLOR" or attribute.domain != "POINT":
+        if attribute is not None:
+            mesh.attributes.remove(attribute)
+        attribute = mesh.attributes.new(STATIC_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    attribute.data.foreach_set("color", np.ascontiguousarray(colours.ravel()))
+    mesh.color_attributes.active_color = attribute  # what Workbench's Attribute mode shows
+    mesh.update()
+    return colours
+
+
+_suspended = []
+
+
+class batch:
+    """Apply several colour settings with one refresh at the end (not one per property)."""
+
+    def __enter__(self):
+        _suspended.append(True)
+
+    def __exit__(self, *exc):
+        _suspended.pop()
+
+
+def on_colour_changed(props, context):
+    """Property update: recolour in place; a bad palette name goes to the status line."""
+    if _suspended:
+        return
+    from .colormaps import PaletteError
+
+    scene = props.id_data
+    try:
+        if props.colour_by != "ACTIVITY":
+            from . import api
+            api.static_colours(scene)
+        refresh_all(scene)
+    except (PaletteError, RuntimeError) as exc:  # shown in the panel's status line
+        props.status = str(exc)

@@ -28,10 +28,44 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
     filter_glob: StringProperty(default=FILTER, options={"HIDDEN"})
     files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"})
     directory: StringProperty(subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"})
+    action: StringProperty(name="Menu button", options={"SKIP_SAVE"},
+                           description="Label of the menu button to run when the file only builds a menu")
+    before: StringProperty(name="Before", description="Statement(s) to run before the model loads")
+    after: StringProperty(name="After", description="Statement(s) to run after the model loads")
+    language: bpy.props.EnumProperty(name="Statements in", default="hoc",
+                                     items=(("hoc", "hoc", "Run the statements as hoc"),
+                                            ("python", "Python", "Run the statements as Python "
+                                             "(a Python model's globals are visible)")))
+    add_clamp: bpy.props.BoolProperty(name="Add current clamp at soma", default=False,
+                                      description="An IClamp at the soma, so a model whose stimuli "
+                                      "died with its script still shows activity")
+    clamp_amp: bpy.props.FloatProperty(name="Amplitude (nA)", default=0.5)
+    clamp_delay: bpy.props.FloatProperty(name="Delay (ms)", default=1.0, min=0.0)
+    clamp_dur: bpy.props.FloatProperty(name="Duration (ms)", default=20.0, min=0.0)
+
+    def invoke(self, context, event):
+        if self.filepath:  # dropped on the 3D view (FileHandler) or given by a menu button
+            return self.execute(context)
+        return super().invoke(context, event)
 
     def execute(self, context):
-        model, ok = _report_errors(self, api.load_model, self.filepath, scene=context.scene)
-        if not ok:
+        from ..model_loaders import MenuOnlyModel
+
+        clamp = dict(amp=self.clamp_amp, delay=self.clamp_delay, dur=self.clamp_dur) if self.add_clamp else None
+        try:
+            api.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
+                           after=self.after, language=self.language, clamp=clamp)
+        except MenuOnlyModel as exc:  # not a failure: the user picks a button (panel or popup)
+            self.report({"WARNING"}, str(exc))
+            if context.window and exc.actions and not bpy.app.background:  # no popups headless
+                def draw(menu, _context, path=exc.path, actions=exc.actions):
+                    for choice in actions:
+                        button = menu.layout.operator(NEURONLIVE_OT_load_model.bl_idname, text=choice.label)
+                        button.filepath, button.action = path, choice.label
+                context.window_manager.popup_menu(draw, title="This file builds a menu: run one of its buttons")
+            return {"CANCELLED"}
+        except Exception as exc:  # shown to the user, never swallowed
+            self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         self.report({"INFO"}, context.scene.neuron_live.status)
         return {"FINISHED"}
@@ -85,9 +119,56 @@ class NEURONLIVE_OT_install_neuron(bpy.types.Operator):
         return {"FINISHED"} if ok else {"CANCELLED"}
 
 
+class NEURONLIVE_OT_fit_limits(bpy.types.Operator):
+    """Set Min and Max to the range of the simulated values (no-data NaN ignored)"""
+    bl_idname = "neuron_live.fit_limits"
+    bl_label = "Fit to Data"
+    bl_options = {"REGISTER", "UNDO"}
+
+    robust: bpy.props.BoolProperty(name="Robust", default=False,
+                                   description="Use the 2nd and 98th percentiles, ignoring outliers")
+
+    def execute(self, context):
+        limits, ok = _report_errors(self, api.fit_limits, scene=context.scene, robust=self.robust)
+        if ok:
+            self.report({"INFO"}, f"Colour limits {limits[0]:.4g} to {limits[1]:.4g}")
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+class NEURONLIVE_OT_plot_traces(bpy.types.Operator):
+    """Plot the traces of the selected vertices (Edit Mode) or cells as an image (Image Editor) and PNG"""
+    bl_idname = "neuron_live.plot_traces"
+    bl_label = "Plot Traces"
+
+    sections: StringProperty(name="Sections", default="", options={"SKIP_SAVE"},
+                             description="Comma-separated section names (empty: the selection)")
+
+    def execute(self, context):
+        names = [n.strip() for n in self.sections.split(",") if n.strip()] or None
+        plot, ok = _report_errors(self, api.plot_traces, sections=names, scene=context.scene)
+        if ok:
+            self.report({"INFO"}, f"Traces of {', '.join(plot.labels)} in the image '{plot.image.name}' ({plot.path})")
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+class NEURONLIVE_OT_colour_bar(bpy.types.Operator):
+    """Draw the palette and limits as a colour bar image (Image Editor) and PNG"""
+    bl_idname = "neuron_live.colour_bar"
+    bl_label = "Colour Bar"
+
+    def execute(self, context):
+        plot, ok = _report_errors(self, api.colour_bar, scene=context.scene)
+        if ok:
+            self.report({"INFO"}, f"Colour bar in the image '{plot.image.name}' ({plot.path})")
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
 CLASSES = (
     NEURONLIVE_OT_load_model,
     NEURONLIVE_OT_run,
     NEURONLIVE_OT_cancel,
     NEURONLIVE_OT_install_neuron,
+    NEURONLIVE_OT_fit_limits,
+    NEURONLIVE_OT_plot_traces,
+    NEURONLIVE_OT_colour_bar,
 )

@@ -2,7 +2,9 @@
 
 One persistent `frame_change_post` handler serves every NEURON Live object; a persistent
 `load_post` handler reattaches the cache when a .blend is opened, so playback survives
-saving without a "reload animation data" button.
+saving without a "reload animation data" button. Between samples values interpolate
+linearly; beyond the simulated range the last sample holds (see `frame_row`). The
+per-vertex gather (`_Map`) is read from the mesh attributes once and reused every frame.
 """
 import numpy as np
 import bpy
@@ -12,7 +14,41 @@ from . import attributes
 from .engine import CacheError, FrameCache
 
 OBJECT_TAG = "neuron_live_cells"
-_segment_maps = {}  # mesh name -> (vertex count, per-vertex segment index)
+_maps = {}  # mesh name -> _Map
+
+
+class _Map:
+    """What one mesh gathers from a cache row, read once from its attributes."""
+
+    def __init__(self, obj):
+        mesh = obj.data
+        self.n_vertices = len(mesh.vertices)
+        mean_of = obj.get("neuron_live_mean_of")
+        self.mean_of = np.asarray(mean_of, np.int64) if mean_of is not None else None
+        names = mesh.attributes
+        self.source = attributes.read(mesh, ".nl_source" if ".nl_source" in names else "segment", "INT")
+        self.blend = None
+        if ".nl_blend_source" in names:
+            self.blend = (attributes.read(mesh, ".nl_blend_source", "INT"),
+                          attributes.read(mesh, ".nl_blend_weight"))
+        self.out = np.empty(self.n_vertices, np.float32)
+        self.scratch = np.empty(self.n_vertices, np.float32)
+
+    def gather(self, row):
+        """Per-vertex values for one cache row, into a preallocated float32 array."""
+        if self.mean_of is not None:
+            picked = row[self.mean_of]
+            finite = picked[np.isfinite(picked)]
+            self.out.fill(finite.mean() if len(finite) else np.nan)
+            return self.out
+        np.take(row, self.source, out=self.out)
+        if self.blend is not None:
+            other, weight = self.blend
+            np.take(row, other, out=self.scratch)
+            self.scratch -= self.out
+            self.scratch *= weight
+            self.out += self.scratch
+        return self.out
 
 
 def attribute_name(variable):
@@ -23,21 +59,44 @@ def cell_objects(scene):
     return [obj for obj in scene.objects if obj.get(OBJECT_TAG) and obj.type == "MESH"]
 
 
+def forget_maps():
+    _maps.clear()
+
+
+def frame_of_sample(scene, sample):
+    """The scene frame that shows cache sample `sample` (inverse of `frame_row`'s mapping)."""
+    per_sample = getattr(scene.neuron_live, "frames_per_sample", 1.0) or 1.0
+    return scene.frame_start + int(round(sample * per_sample))
+
+
 def frame_row(cache, scene, frame=None):
-    """The cached values shown at `frame`: hold the last simulated frame beyond the run."""
-    frame = scene.frame_current if frame is None else frame
+    """The values shown at `frame` (default: the current frame, subframe included).
+
+    Sample k of the cache shows at frame `frame_start + k × frames_per_sample`; frames in
+    between interpolate linearly between the two samples around them (NaN stays NaN: no
+    data). Before the first sample the first holds; beyond the simulated range the last
+    simulated sample holds (also while a run is still filling the cache), so a render
+    past the end shows the final state rather than a grey cell.
+    """
+    frame = scene.frame_current_final if frame is None else frame
     done = cache.frames_done
     if done == 0:
         return None
-    return cache.frames[int(np.clip(frame - scene.frame_start, 0, done - 1))]
+    per_sample = getattr(scene.neuron_live, "frames_per_sample", 1.0) or 1.0
+    position = min(max((frame - scene.frame_start) / per_sample, 0.0), done - 1.0)
+    low = int(position)
+    weight = position - low
+    if weight < 1e-6 or low + 1 >= done:
+        return cache.frames[low]
+    return (cache.frames[low] * np.float32(1 - weight) + cache.frames[low + 1] * np.float32(weight))
 
 
-def _segment_map(mesh):
-    known = _segment_maps.get(mesh.name)
-    if known is None or known[0] != len(mesh.vertices):
-        known = (len(mesh.vertices), attributes.read(mesh, "segment", "INT"))
-        _segment_maps[mesh.name] = known
-    return known[1]
+def _map(obj):
+    mesh = obj.data
+    known = _maps.get(mesh.name)
+    if known is None or known.n_vertices != len(mesh.vertices):
+        known = _maps[mesh.name] = _Map(obj)
+    return known
 
 
 def refresh(scene, frame=None):
@@ -49,10 +108,16 @@ def refresh(scene, frame=None):
     row = frame_row(cache, scene, frame)
     if row is None:
         return
+    row = np.ascontiguousarray(row, dtype=np.float32)
     name = attribute_name(cache.meta["variable"])
     for obj in cell_objects(scene):
         mesh = obj.data
-        attributes.write(mesh, name, np.take(row, _segment_map(mesh)))
+        try:
+            values = _map(obj).gather(row)
+        except (KeyError, IndexError) as exc:  # a mesh from another model or edited by hand
+            scene.neuron_live.status = f"{obj.name} does not match the frame cache ({exc}); rebuild the mesh"
+            continue
+        attributes.write(mesh, name, values)
         mesh.update()
 
 
@@ -78,7 +143,7 @@ def on_frame_change(scene, depsgraph=None):
 
 @persistent
 def on_load(_filepath=None, *_args):
-    _segment_maps.clear()
+    _maps.clear()
     for scene in bpy.data.scenes:
         if hasattr(scene, "neuron_live") and attach_cache(scene):
             refresh(scene)

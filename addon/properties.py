@@ -1,6 +1,9 @@
 """Settings saved in the .blend: the model, the simulation settings, the cache path."""
 import bpy
 from bpy.props import BoolProperty, FloatProperty, StringProperty
+from bpy.props import CollectionProperty, IntProperty  # geometry (issue 5)
+
+from .groups import NEURONLIVE_PG_group  # geometry (issue 5): registered before the scene's group
 
 
 class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
@@ -26,8 +29,67 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     # No DIR_PATH subtype: Blender 4.2 warns on its "//" (blend-relative) prefix.
     cache_path: StringProperty(name="Cache", description="Frame cache of the last run ('//' = beside the .blend)")
     status: StringProperty(name="Status", description="What NEURON Live did last")
+    menu_path: StringProperty(name="Menu entry", subtype="FILE_PATH", options={"SKIP_SAVE"},
+                              description="Entry file that built a button menu instead of a model")
+    menu_actions: StringProperty(name="Menu buttons", options={"SKIP_SAVE"},
+                                 description="Labels of the menu entry's buttons, one per line")
     # -- loading (issue 3): add fields above this line
+    sides: IntProperty(name="Sides", default=8, min=3, max=64, description="Vertices around each tube")
+    segmentation: IntProperty(name="Points per section", default=0, min=0, max=1000,
+                              description="Resample each section evenly along its arc (never fewer "
+                              "points than its segments need); 0 keeps the model's 3-D points")
+    smooth: IntProperty(name="Smooth", default=0, min=0, max=20, description="Smoothing passes over the points")
+    caps: BoolProperty(name="Caps", default=True, description="Close the ends of every tube")
+    soma_sphere: BoolProperty(name="Soma as sphere", default=True,
+                              description="Draw a soma whose length is about its diameter as a sphere")
+    as_lines: BoolProperty(name="As lines", default=False,
+                           description="Edges only, no tubes: a fast preview of big networks")
+    thickness: FloatProperty(name="Thickness", default=1.0, min=0.01, max=100.0,
+                             description="Radius factor (visual only)")
+    homogeneity: FloatProperty(name="Homogeneity", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
+                               description="Blend every radius toward the mean radius (visual only)")
+    center: BoolProperty(name="Centre", default=True, description="Centre the cells' bounding box at the origin")
+    scale: FloatProperty(name="Scale", default=0.01, min=1e-6, precision=4,
+                         description="Blender units per µm (0.01: 100 µm = 1 unit)")
+    blend: BoolProperty(name="Blend segments", default=False,
+                        description="Interpolate between neighbouring segments' values along the arc")
+    frames_per_sample: FloatProperty(name="Frames per sample", default=1.0, min=0.01, max=1000.0,
+                                     description="Timeline frames per cached sample: above 1 plays slower, "
+                                     "interpolating linearly between samples")
+    frame_camera: BoolProperty(name="Frame camera", default=True, description="Aim the camera at the cells after building")
+    dark_world: BoolProperty(name="Dark world", default=True, description="A plain near-black world behind the cells")
+    groups: CollectionProperty(type=NEURONLIVE_PG_group, name="Groups",
+                               description="Cell groups with their own objects and colour detail (none: one group)")
     # -- geometry (issue 5): add fields above this line
+    def _colour_changed(self, context):  # recolour the materials in place (never the meshes)
+        from .materials import on_colour_changed
+        on_colour_changed(self, context)
+
+    def _palette_search(self, context, edit_text):
+        from .colormaps import palette_names
+        return [name for name in palette_names() if edit_text.lower() in name.lower()]
+
+    colour_by: bpy.props.EnumProperty(
+        name="Colour by", update=_colour_changed, description="What the cells' colour shows",
+        items=(("ACTIVITY", "Activity", "The recorded variable, through the palette"),
+               ("SECTION_TYPE", "Section type", "soma, axon, dend, apic, other: one colour each"),
+               ("SECTION_NAME", "Section name", "One colour per section")))
+    palette: StringProperty(name="Palette", default="coolwarm", update=_colour_changed,
+                            search=_palette_search, search_options={"SUGGESTION"},
+                            description="Any seaborn or matplotlib palette: rocket, mako, icefire, viridis, coolwarm_r, ...")
+    palette_start: FloatProperty(name="Start", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
+                                 update=_colour_changed, description="Part of the palette shown at vmin")
+    palette_stop: FloatProperty(name="Stop", default=1.0, min=0.0, max=1.0, subtype="FACTOR",
+                                update=_colour_changed, description="Part of the palette shown at vmax")
+    vmin: FloatProperty(name="Min", default=-80.0, update=_colour_changed,
+                        description="Value shown with the palette's start colour")
+    vmax: FloatProperty(name="Max", default=40.0, update=_colour_changed,
+                        description="Value shown with the palette's stop colour")
+    brightness: FloatProperty(name="Brightness", default=1.0, min=0.0, soft_max=10.0,
+                              update=_colour_changed, description="Emission strength (1 = the palette's own colours)")
+    static_palette: StringProperty(name="Static palette", default="deep", update=_colour_changed,
+                                   search=_palette_search, search_options={"SUGGESTION"},
+                                   description="Qualitative palette for colouring by section type or name")
     # -- colour (issue 6): add fields above this line
 
 

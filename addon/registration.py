@@ -3,8 +3,10 @@ import bpy
 
 from . import cache_files, operators, panels, playback, preferences, properties
 from .session import pump, session, wait
+from . import file_handler  # drag-and-drop (issue 3)
 
-CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES)
+CLASSES = (properties.NEURONLIVE_PG_group, *properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
+           *file_handler.CLASSES)
 
 
 def register():

@@ -31,6 +31,7 @@ class Session:
     def __init__(self):
         self._worker = None
         self.model = None
+        self.recording = False  # the model came from a recording: NEURON does not hold it
         self.cache = None
         self.task = None
         self.message = ""  # outcome of the last task without a scene to report to
@@ -77,7 +78,7 @@ def pump():
     wm.progress_update(task.progress)
     scene = bpy.context.scene
     if task.label == "simulation" and session.cache is not None:
-        newest = scene.frame_start + session.cache.frames_done - 1
+        newest = playback.frame_of_sample(scene, session.cache.frames_done - 1)
         if scene.neuron_live.follow and scene.frame_current != newest:
             scene.frame_set(newest)  # the frame handler writes the colours
         else:

@@ -2,8 +2,14 @@
 
 Runs in plain Python (and later under MPI) as well as inside Blender.
 """
-from .nrn import NeuronMissing, neuron_h
+from .errors import ModelLoadError
+from .load import LANGUAGES, SUFFIXES, load_model
+from .mechanisms import MechanismError, default_cache_folder
+from .menus import MenuAction, MenuOnlyModel
 from .model import Model
-from .load import ModelLoadError, load_model
+from .nrn import NeuronMissing, neuron_h
+from .stimulus import Clamp
 
-__all__ = ("Model", "ModelLoadError", "NeuronMissing", "load_model", "neuron_h")
+__all__ = ("Clamp", "LANGUAGES", "MechanismError", "MenuAction", "MenuOnlyModel", "Model",
+           "ModelLoadError", "NeuronMissing", "SUFFIXES", "default_cache_folder", "load_model",
+           "neuron_h")

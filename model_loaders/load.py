@@ -14,13 +14,21 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from . import stimulus, templates
+from .connections import retire_netcons
+from .errors import ModelLoadError
 from .extract import extract_model
+from .mechanisms import load_mechanisms
+from .menus import MenuOnlyModel, choose, menu_actions
 from .nrn import neuron_h
+from .run_at_load import CAP_MS, capped_runs
+from .stimulus import Clamp
 
 HOC_SUFFIXES = {".hoc", ".oc", ".nrn"}
 MORPHOLOGY_READERS = {".swc": "Import3d_SWC_read", ".asc": "Import3d_Neurolucida3",
                       ".xml": "Import3d_MorphML"}
 SUFFIXES = HOC_SUFFIXES | {".py"} | set(MORPHOLOGY_READERS)
+LANGUAGES = ("hoc", "python")
 _HOC_QUIT = re.compile(r"^[^/\n]*\bquit\s*\(\s*\)", re.MULTILINE)
 _PY_QUIT = re.compile(r"^[^#\n]*(\bh\.quit\s*\(|[\"']quit\s*\(\s*\))", re.MULTILINE)
 
@@ -29,15 +37,20 @@ _PY_QUIT = re.compile(r"^[^#\n]*(\bh\.quit\s*\(|[\"']quit\s*\(\s*\))", re.MULTIL
 _namespaces = []
 
 
-class ModelLoadError(RuntimeError):
-    """A model failed to load; the message names the file (and line when known)."""
-
-
-def load_model(path, *, clear=True):
+def load_model(path, *, clear=True, action=None, before="", after="", language="hoc",
+               clamp=None, mechanisms_folder=None, cap_ms=CAP_MS, layout=True, on_line=None):
     """Load the model file at `path` into NEURON and return its `Model`.
 
     `clear` deletes the sections of a previously loaded model first (NEURON cannot
-    unload mechanisms or templates, but sections can go).
+    unload mechanisms or templates, but sections can go; a model that would redefine
+    either is refused before anything runs, leaving the loaded model as it was).
+    `action`: label or command of one of the entry's menu buttons to run after it
+    loads (an entry that builds only a menu raises `MenuOnlyModel` listing them).
+    `before` / `after`: statements in `language` ("hoc" or "python") run before the
+    entry and after it (and its action). `clamp`: a `Clamp` (or True) adds an IClamp
+    at the soma. `mechanisms_folder`: where compiled .mod files are cached.
+    `cap_ms`: a run started while loading is stopped after this many ms (None: never).
+    `on_line(text)` receives the compiler's output while .mod files compile.
     """
     path = Path(path).resolve()
     suffix = path.suffix.lower()
@@ -45,26 +58,93 @@ def load_model(path, *, clear=True):
         raise ModelLoadError(f"{path}: no such file")
     if suffix not in SUFFIXES:
         raise ModelLoadError(f"{path}: not a model file (expected one of {', '.join(sorted(SUFFIXES))})")
+    if language not in LANGUAGES:
+        raise ModelLoadError(f"statements must be in one of {LANGUAGES}, not {language!r}")
     h = neuron_h()
+    # Everything that can refuse the model runs before the loaded model is cleared.
+    text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
+    if suffix in HOC_SUFFIXES:
+        _refuse_quit(path, text, _HOC_QUIT)
+    elif suffix == ".py":
+        _refuse_quit(path, text, _PY_QUIT)
+        _check_python_syntax(path, text)
+    found_templates = templates.check_templates(h, path) if suffix not in MORPHOLOGY_READERS else []
+    chosen = _chosen_action(path, action) if action else None
+    mechanisms = load_mechanisms(h, path, mechanisms_folder, on_line) if text else None
     if clear:
         _clear(h)
-    with _in_folder(path.parent):
+    namespace = {"h": h}
+    with _in_folder(path.parent), capped_runs(h, cap_ms) as ran:
+        _statement(h, before, language, namespace, path, "pre-load")
         if suffix in HOC_SUFFIXES:
             _load_hoc(h, path)
         elif suffix == ".py":
-            _load_python(path)
+            namespace = _load_python(path)
         else:
             _load_morphology(h, path, MORPHOLOGY_READERS[suffix])
-    model = extract_model(h, path)
+        templates.remember(found_templates)
+        if chosen is not None:
+            _run_action(h, chosen)
+        _statement(h, after, language, namespace, path, "post-load")
+    notes = []
+    if clamp:
+        clamp = clamp if isinstance(clamp, Clamp) else Clamp()
+        sec = stimulus.add_soma_clamp(h, clamp)
+        if sec is not None:
+            notes.append(f"IClamp {clamp.amp:g} nA at {sec.name()}(0.5) from {clamp.delay:g} ms for {clamp.dur:g} ms")
+    model = extract_model(h, path, layout=layout)
     if model.n_sections == 0:
-        raise ModelLoadError(f"{path}: loaded, but it created no sections (is it a menu or a library file?)")
+        raise MenuOnlyModel(path, menu_actions(path))
+    model.t_at_load = ran.t
+    model.notes[:0] = [note for note in (
+        ran.summary(),
+        mechanisms.summary() if mechanisms else "",
+        f"ran the menu action '{chosen.label}'" if chosen else "",
+    ) if note] + notes
+    model.mechanisms = mechanisms.names if mechanisms else []
     return model
 
 
+def _chosen_action(path, wanted):
+    actions = menu_actions(path)
+    chosen = choose(actions, wanted)
+    if chosen is None:
+        offered = ", ".join(f"'{a.label}'" for a in actions) or "none"
+        raise ModelLoadError(f"{path}: has no menu button '{wanted}' (it offers: {offered})")
+    return chosen
+
+
+def _run_action(h, action):
+    """Run a menu button's hoc command, as pressing the button would."""
+    with _captured_stderr() as errors:
+        ok = h(action.command)
+    if not ok:
+        raise hoc_error(action.file, errors, f"the menu action '{action.label}' failed")
+
+
+def _statement(h, code, language, namespace, path, when):
+    """A pre-/post-load statement; errors name the statement, not the model's file."""
+    if not code or not code.strip():
+        return
+    if language == "hoc":
+        with _captured_stderr() as errors:
+            ok = h(code)
+        if not ok:
+            detail = next((line[8:].strip() for line in errors if line.startswith("NEURON:")), "hoc error")
+            raise ModelLoadError(f"{path}: the {when} statement failed: {detail} (in: {code.strip()[:80]})")
+        return
+    try:
+        exec(compile(code, f"<{when} statement>", "exec"), namespace)
+    except Exception as exc:  # reported with the statement, then the load stops
+        raise ModelLoadError(f"{path}: the {when} statement failed: {type(exc).__name__}: {exc}") from exc
+
+
 def _clear(h):
+    retire_netcons(h)  # hoc variables may keep an earlier model's NetCons alive
     for sec in list(h.allsec()):
         h.delete_section(sec=sec)
     _namespaces.clear()
+    stimulus.clear()
     h.t = 0
 
 
@@ -142,7 +222,6 @@ def hoc_error(path, lines, fallback):
 
 
 def _load_hoc(h, path):
-    _refuse_quit(path, path.read_text(errors="replace"), _HOC_QUIT)
     failure = "hoc error"
     with _captured_stderr() as errors:
         try:
@@ -150,14 +229,34 @@ def _load_hoc(h, path):
         except RuntimeError as exc:
             ok, failure = False, exc
     if not ok:  # raised after the with block, which fills `errors`
-        raise hoc_error(path, errors, failure)
+        raise templates.explain(hoc_error(path, errors, failure))
+
+
+_PY2_HINTS = re.compile(r"^\s*(print\s+[^\s(=]|print\s*$|exec\s+[\"']|except\s+[\w.]+\s*,\s*\w+\s*:"
+                        r"|raise\s+\w+\s*,)|`|<>|\b0\d+\b|\bur[\"']")
+
+
+def _check_python_syntax(path, text):
+    """A SyntaxError before anything runs; Python 2 code gets said so (ModelDB has lots)."""
+    try:
+        compile(text, str(path), "exec")
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        where = f"{path}:{exc.lineno}"
+        if "Missing parentheses in call to" in (exc.msg or "") or _PY2_HINTS.search(line):
+            raise ModelLoadError(f"{where}: this is Python 2 code ({line[:60]!r}), which Blender's "
+                                 "Python 3 cannot run; convert it (e.g. with the 2to3 tool) and load "
+                                 "it again") from exc
+        raise ModelLoadError(f"{where}: SyntaxError: {exc.msg}") from exc
 
 
 def _load_python(path):
-    _refuse_quit(path, path.read_text(errors="replace"), _PY_QUIT)
+    """Run the file as __main__ with its folder first on sys.path; returns its globals."""
     sys.path.insert(0, str(path.parent))
     try:
-        _namespaces.append(runpy.run_path(str(path), run_name="__main__"))
+        namespace = runpy.run_path(str(path), run_name="__main__")
+        _namespaces.append(namespace)
+        return namespace
     except SystemExit as exc:
         raise ModelLoadError(f"{path}: the model called sys.exit({exc.code})") from exc
     except Exception as exc:
@@ -169,7 +268,7 @@ def _load_python(path):
 
 
 def _load_morphology(h, path, reader_name):
-    """Import3d a reconstruction; give the soma pas + hh so Run shows spikes."""
+    """Import3d a reconstruction; pas everywhere and hh in the soma, so Run shows spikes."""
     h.load_file("import3d.hoc")
     reader = getattr(h, reader_name)()
     with _captured_stderr() as errors:
@@ -180,5 +279,6 @@ def _load_morphology(h, path, reader_name):
             raise ModelLoadError(f"{path}: not a readable morphology: {' '.join(errors) or exc}") from exc
     for sec in h.allsec():
         sec.insert("pas")
-        if "soma" in sec.name().lower():
-            sec.insert("hh")
+    soma = stimulus.soma_section(h)  # a section named soma, else the first root
+    if soma is not None:
+        soma.insert("hh")

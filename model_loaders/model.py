@@ -27,6 +27,20 @@ class Model:
     cell_names: list
     settings: dict = field(default_factory=dict)  # tstop, dt, v_init, celsius the model set
     t_at_load: float = 0.0            # > 0 when the model simulated while loading
+    cell_offset: np.ndarray = None    # float32 (C, 3) µm moved onto the layout grid (0: kept)
+    cell_laid_out: np.ndarray = None  # bool (C,) the cell had no 3-D points of its own
+    point_process_names: list = field(default_factory=list)  # types present (IClamp, ExpSyn…)
+    point_process_type: np.ndarray = None     # int16 (N,) index into point_process_names
+    point_process_section: np.ndarray = None  # int32 (N,) -1: no location (NetStim…)
+    point_process_x: np.ndarray = None        # float32 (N,)
+    netcon_source_section: np.ndarray = None  # int32 (K,) -1: artificial cell / no source
+    netcon_source_x: np.ndarray = None        # float32 (K,)
+    netcon_target_section: np.ndarray = None  # int32 (K,) -1: no target (spike recorder…)
+    netcon_target_x: np.ndarray = None        # float32 (K,)
+    netcon_weight: np.ndarray = None          # float32 (K,) weight[0]
+    netcon_delay: np.ndarray = None           # float32 (K,) ms
+    mechanisms: list = field(default_factory=list)  # names compiled from the model's .mod files
+    notes: list = field(default_factory=list)  # what the loader did that the user should know
 
     @property
     def n_sections(self):
@@ -59,6 +73,45 @@ class Model:
         local = np.minimum((self.point_arc * nseg).astype(np.int64), nseg - 1)
         return (self.section_segment_start[:-1][section] + local).astype(np.int32)
 
+    @property
+    def n_netcons(self):
+        return 0 if self.netcon_weight is None else len(self.netcon_weight)
+
+    def locate(self, section, x):
+        """3-D points (N, 3) at positions `x` (0..1) along `section` (index arrays);
+        NaN where the section is -1 or has no points. Linear along the 3-D arc."""
+        section = np.atleast_1d(np.asarray(section, dtype=np.int64))
+        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        out = np.full((len(section), 3), np.nan, dtype=np.float32)
+        starts, ends = self.section_point_start[:-1], self.section_point_start[1:]
+        valid = section >= 0
+        valid[valid] &= ends[section[valid]] > starts[section[valid]]
+        if not valid.any():
+            return out
+        s, xv = section[valid], np.clip(x[valid], 0.0, 1.0)
+        point_section = np.repeat(np.arange(self.n_sections), np.diff(self.section_point_start))
+        keys = point_section * 2.0 + self.point_arc  # monotone over the whole array
+        i = np.searchsorted(keys, s * 2.0 + xv, side="right") - 1
+        i = np.clip(i, starts[s], np.maximum(ends[s] - 2, starts[s]))
+        j = np.minimum(i + 1, ends[s] - 1)
+        span = self.point_arc[j] - self.point_arc[i]
+        w = np.where(span > 0, (xv - self.point_arc[i]) / np.where(span > 0, span, 1), 0.0)
+        w = np.clip(w, 0.0, 1.0)[:, None]
+        xyz = self.points[:, :3].astype(np.float64)
+        out[valid] = (xyz[i] * (1 - w) + xyz[j] * w).astype(np.float32)
+        return out
+
+    def netcon_points(self):
+        """(source (K, 3), target (K, 3)) 3-D locations of every NetCon's ends."""
+        return (self.locate(self.netcon_source_section, self.netcon_source_x),
+                self.locate(self.netcon_target_section, self.netcon_target_x))
+
+    def point_process_points(self):
+        return self.locate(self.point_process_section, self.point_process_x)
+
     def summary(self):
-        return (f"{len(self.cell_names)} cell(s), {self.n_sections} sections, "
+        text = (f"{len(self.cell_names)} cell(s), {self.n_sections} sections, "
                 f"{self.n_segments} segments, {len(self.points)} 3-D points")
+        if self.n_netcons:
+            text += f", {self.n_netcons} NetCons"
+        return text

@@ -101,16 +101,80 @@ def main():
     model = nl.load_model(str(model_file), build=False)
     print(f"# model: {model.summary()}")
 
-    # Mesh build: vertices per second, from the Model to a filled Blender mesh.
-    def build():
-        tube = geometry.tube_mesh(model, sides=8)
-        mesh = bpy.data.meshes.new("bench")
-        attributes.write_mesh(mesh, tube.positions, tube.loop_vertices, tube.face_starts)
+    # Mesh build: vertices per second, from the Model to a filled Blender mesh, for 1, 100
+    # and 1,000 cells (the network tiled), both builders, vs curve+bevel+convert (BlenderSpike).
+    groups = import_module(PACKAGE + ".addon.groups")
+    scene = bpy.context.scene
+
+    def tiled(base, copies):
+        """`base` repeated `copies` times side by side (a network without simulating it)."""
+        from dataclasses import replace
+        offsets = np.repeat(np.arange(copies), len(base.points))
+        points = np.tile(base.points, (copies, 1))
+        points[:, 0] += offsets * 500.0
+        ps, ss = base.section_point_start, base.section_segment_start
+        return replace(base, section_names=base.section_names * copies,
+                       section_type=np.tile(base.section_type, copies),
+                       section_cell=np.concatenate([base.section_cell + k * len(base.cell_names) for k in range(copies)]),
+                       section_parent=np.concatenate([np.where(base.section_parent < 0, -1, base.section_parent + k * base.n_sections) for k in range(copies)]),
+                       section_length=np.tile(base.section_length, copies),
+                       section_point_start=np.concatenate([[0], np.cumsum(np.tile(np.diff(ps), copies))]),
+                       section_segment_start=np.concatenate([[0], np.cumsum(np.tile(np.diff(ss), copies))]),
+                       points=points, point_arc=np.tile(base.point_arc, copies),
+                       cell_names=[f"{n}_{k}" for k in range(copies) for n in base.cell_names])
+
+    def build_objects(net, method):
+        options = groups.BuildOptions(method=method, sides=8)
+        objects = groups.build(scene, net, [groups.Group("bench", interaction="GROUP")], options)
+        return sum(len(o.data.vertices) for o in objects)
+
+    def curve_bevel_convert(net, limit=300):
+        """BlenderSpike's path on the first `limit` sections: a bevelled curve, converted."""
+        curve = bpy.data.curves.new("ref", "CURVE")
+        curve.dimensions, curve.bevel_depth, curve.bevel_resolution = "3D", 1.0, 2
+        starts = net.section_point_start
+        for s in range(min(limit, net.n_sections)):
+            pts = net.points[starts[s]:starts[s + 1]]
+            spline = curve.splines.new("POLY")
+            spline.points.add(len(pts) - 1)
+            co = np.ones((len(pts), 4), np.float32)
+            co[:, :3] = pts[:, :3] * 0.01
+            spline.points.foreach_set("co", co.ravel())
+            spline.points.foreach_set("radius", pts[:, 3] / 2)
+        obj = bpy.data.objects.new("ref", curve)
+        scene.collection.objects.link(obj)
+        mesh = bpy.data.meshes.new_from_object(obj.evaluated_get(bpy.context.evaluated_depsgraph_get()))
+        n = len(mesh.vertices)
+        bpy.data.objects.remove(obj)
+        bpy.data.curves.remove(curve)
         bpy.data.meshes.remove(mesh)
-        return len(tube.positions)
-    n_vertices = build()
-    seconds = timed(build, 3)
-    row(f"mesh build (M vertices/s, {n_vertices / 1e6:.2f} M)", n_vertices / seconds / 1e6, 10, "≥ 10 M/s")
+        return n
+
+    base = model if len(model.cell_names) == 1 else None
+    if base is None:  # one cell of the bench network
+        one = np.flatnonzero(model.section_cell == 0)
+        base = tiled(model, 1)
+        from dataclasses import replace
+        stop_p, stop_s = model.section_point_start[len(one)], model.section_segment_start[len(one)]
+        base = replace(base, section_names=model.section_names[:len(one)], section_type=model.section_type[:len(one)],
+                       section_cell=model.section_cell[:len(one)], section_parent=model.section_parent[:len(one)],
+                       section_length=model.section_length[:len(one)],
+                       section_point_start=model.section_point_start[:len(one) + 1],
+                       section_segment_start=model.section_segment_start[:len(one) + 1],
+                       points=model.points[:stop_p], point_arc=model.point_arc[:stop_p], cell_names=model.cell_names[:1])
+        del stop_s
+    reference = None
+    for copies in (1, 100, 1000):
+        net = tiled(base, copies)
+        if reference is None:
+            n_ref = curve_bevel_convert(net)
+            reference = n_ref / timed(lambda: curve_bevel_convert(net), 2) / 1e6
+        for method in ("GEOMETRY_NODES", "NUMPY"):
+            n_vertices = build_objects(net, method)
+            seconds = timed(lambda: build_objects(net, method), 2)
+            row(f"mesh build {copies} cells, {method.lower()} (M vert/s, {n_vertices / 1e6:.2f} M)",
+                n_vertices / seconds / 1e6, reference, "≥ 10 M/s, ≥ 10× reference")
+    groups.remove_cells(scene)
 
     # Frame update: gather cache[frame][vertex_segment] + one foreach_set, per 1 M vertices.
     n = 1_000_000
@@ -119,10 +183,24 @@ def main():
     mesh = bpy.data.meshes.new("frame")
     mesh.vertices.add(n)
     attributes.write(mesh, "voltage", np.zeros(n, np.float32))
-    ours = timed(lambda: attributes.write(mesh, "voltage", np.take(row_values, segment)), 10)
+    out = np.empty(n, np.float32)
+
+    def update():
+        np.take(row_values, segment, out=out)
+        attributes.write(mesh, "voltage", out)
+    ours = timed(update, 10)
     plain = timed(lambda: np.take(row_values, segment).copy(), 10)
+    attribute = mesh.attributes["voltage"]
+    k = 20_000
+
+    def python_loop():  # BlenderSpike's handler: one attribute write per vertex
+        data = attribute.data
+        for i in range(k):
+            data[i].value = row_values[segment[i]]
+    loop = timed(python_loop, 1) * n / k
     row("frame update per 1 M vertices (ms)", ours * 1e3, 3.0, "≤ 3 ms")
     row("frame update / numpy gather+copy", ours / plain, 3.0, "≤ 3×")
+    row("frame update / per-vertex Python loop", ours / loop, 1.0, "≪ 1")
 
     # Simulation wall time: plain NEURON continuerun vs NEURON Live's chunked, sampled run.
     from neuron import h

@@ -134,3 +134,23 @@ class FrameCache:
         tmp = self.folder / "meta.json.tmp"
         tmp.write_text(json.dumps(self.meta, indent=1))
         tmp.replace(self.folder / "meta.json")
+
+
+class ColumnBlock:
+    """One MPI rank's columns of a shared cache: the rank simulates its own cells and
+    writes their segments into frames[:, offset:offset + n_segments] of the one file."""
+
+    def __init__(self, folder, offset, n_segments, meta):
+        self.frames = np.load(Path(folder) / "frames.npy", mmap_mode="r+")
+        self.offset, self.meta = offset, {**meta, "n_segments": n_segments, "frames_done": 0}
+
+    @property
+    def frames_done(self):
+        return self.meta["frames_done"]
+
+    def write(self, index, values):
+        self.frames[index, self.offset:self.offset + len(values)] = values
+        self.meta["frames_done"] = index + 1
+
+    def flush(self):
+        self.frames.flush()

@@ -1,0 +1,22 @@
+"""Drag-and-drop of a model file onto the 3D View (Blender 4.1+ `FileHandler`).
+
+The drop sets the load operator's `filepath` and invokes it; its `invoke` then loads
+at once with the default options (the file browser shows them for a picked file).
+"""
+import bpy
+
+from ..model_loaders.load import SUFFIXES
+
+
+class NEURONLIVE_FH_model(bpy.types.FileHandler):
+    bl_idname = "NEURONLIVE_FH_model"
+    bl_label = "NEURON model"
+    bl_import_operator = "neuron_live.load_model"
+    bl_file_extensions = ";".join(sorted(SUFFIXES))
+
+    @classmethod
+    def poll_drop(cls, context):
+        return context.area is not None and context.area.type == "VIEW_3D"
+
+
+CLASSES = (NEURONLIVE_FH_model,)

@@ -1,0 +1,97 @@
+"""Plots beside the 3-D cells: traces from the frame cache and the colour bar, as PNGs
+that Blender shows as Images (Image Editor) and that refresh after each run.
+
+Drawn with matplotlib's Agg canvas on a `Figure` of our own (never pyplot: no global
+figure state, no GUI backend inside Blender) in seaborn's style; seaborn and matplotlib
+are imported inside the functions, so enabling the add-on stays free of them.
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Plot:
+    path: Path
+    size: tuple                      # (width, height) in pixels
+    lines: list = field(default_factory=list)  # (x, y) arrays read back from the drawn lines
+    labels: list = field(default_factory=list)
+    image: object = None             # the bpy.types.Image showing the PNG, when shown
+
+
+def _figure(width, height, dpi):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def trace_plot(path, times, values, labels, *, ylabel="v (mV)", current_time=None,
+               width=800, height=400, dpi=100):
+    """Time vs value, one line per column of `values`, a vertical line at `current_time`."""
+    import seaborn
+
+    values = np.asarray(values, dtype=np.float64).reshape(len(times), -1)
+    with seaborn.axes_style("whitegrid"), seaborn.plotting_context("notebook"):
+        fig = _figure(width, height, dpi)
+        ax = fig.add_subplot()
+        colours = seaborn.color_palette("deep", values.shape[1])
+        traces = []
+        for column, (label, colour) in enumerate(zip(labels, colours)):
+            traces += ax.plot(times, values[:, column], color=colour, label=label, lw=1.5)
+        if current_time is not None:
+            ax.axvline(current_time, color="0.3", lw=1, ls="--")
+        ax.set_xlabel("t (ms)")
+        ax.set_ylabel(ylabel)
+        if len(times):
+            ax.set_xlim(times[0], times[-1])
+        if labels:
+            ax.legend(loc="upper right", fontsize="small", frameon=True)
+        seaborn.despine(fig=fig)
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    return Plot(Path(path), (width, height), [(t.get_xdata(), t.get_ydata()) for t in traces], list(labels))
+
+
+def colour_bar(path, cmap, vmin, vmax, *, start=0.0, stop=1.0, label="", width=160, height=600,
+               dpi=100):
+    """The palette's sub-range start..stop from vmin to vmax, labelled: the render's legend."""
+    import seaborn
+    from matplotlib import cm, colors
+
+    vertical = height >= width
+    shown = colors.ListedColormap(cmap(np.linspace(start, stop, 256)))
+    with seaborn.axes_style("white"), seaborn.plotting_context("notebook"):
+        fig = _figure(width, height, dpi)
+        rect = (0.2, 0.05, 0.3, 0.9) if vertical else (0.05, 0.45, 0.9, 0.3)
+        ax = fig.add_axes(rect)
+        mappable = cm.ScalarMappable(norm=colors.Normalize(vmin, vmax), cmap=shown)
+        fig.colorbar(mappable, cax=ax, orientation="vertical" if vertical else "horizontal", label=label)
+        fig.savefig(path, dpi=dpi)
+    return Plot(Path(path), (width, height), labels=[label])
+
+
+def default_path(filename):
+    """`filename` in the extension's own user folder (plots/), replaced by each new plot."""
+    import bpy
+    from . import EXTENSION_PACKAGE
+
+    return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path="plots", create=True)) / filename
+
+
+def show_image(path, name):
+    """Load (or reload) `path` as the Blender image `name`, e.g. for the Image Editor."""
+    import bpy
+
+    image = bpy.data.images.get(name)
+    if image is not None and bpy.path.abspath(image.filepath) == str(path):
+        image.reload()
+        return image
+    if image is not None:
+        bpy.data.images.remove(image)
+    image = bpy.data.images.load(str(path))
+    image.name = name
+    return image

@@ -1,0 +1,47 @@
+"""Cap models that simulate while loading: most ModelDB entries call run() at the end.
+
+A run that takes minutes would freeze Blender before the user sees a cell. Every
+`finitialize` during the load schedules an event just after t=0 that sets `stoprun`,
+which ends stdrun's `run()`/`continuerun()` loops (not `psolve` or Python `fadvance`
+loops: those are reported, not capped). The handler goes away with the load.
+"""
+import contextlib
+from dataclasses import dataclass
+
+CAP_MS = 0.1  # how far a model may simulate at load: one event past t=0
+
+
+@dataclass
+class RunAtLoad:
+    """How far the model simulated while loading."""
+    t: float = 0.0
+    initialized: int = 0  # finitialize calls during the load
+    capped: bool = False  # a run was stopped by us
+
+    def summary(self):
+        if self.t <= 0 and not self.initialized:
+            return ""
+        note = " (stopped there; Run simulates from 0)" if self.capped else ""
+        return f"the model ran to t={self.t:g} ms at load{note}"
+
+
+@contextlib.contextmanager
+def capped_runs(h, cap_ms=CAP_MS):
+    """While the model loads, stop any stdrun run shortly after t=0."""
+    report = RunAtLoad()
+
+    def stop():
+        h.stoprun = 1
+        report.capped = True
+
+    def on_init():
+        report.initialized += 1
+        h.cvode.event(h.t + cap_ms, stop)
+
+    handler = h.FInitializeHandler(1, on_init) if cap_ms is not None else None
+    try:
+        yield report
+    finally:
+        del handler  # no more capping once the model is loaded: Run must go to tstop
+        report.t = float(h.t)
+        h.stoprun = 0
