@@ -12,6 +12,7 @@ import bpy
 from . import playback
 from .engine import FrameCache, Worker, simulate
 from .engine.cache import file_sha256
+from .engine import spikes  # issue 6
 
 PUMP_INTERVAL = 0.05
 
@@ -55,6 +56,7 @@ def start(task):
     if session.busy:
         raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
     session.task = task
+    bpy.context.window_manager.progress_begin(0.0, 1.0)  # the cursor shows progress even while blocked
     if not bpy.app.timers.is_registered(pump):
         bpy.app.timers.register(pump, first_interval=PUMP_INTERVAL)
     return task
@@ -146,8 +148,9 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
 
     def job():
         try:
-            done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
-                            progress=progress)
+            with spikes.recording(model, cache.folder, extend=extend):  # issue 6: spikes.npz for the raster
+                done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
+                                progress=progress)
         except Exception as exc:
             cache.finish(complete=False, error=str(exc))
             raise
@@ -155,5 +158,4 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
         return done
 
     task.future = worker.submit(job)
-    bpy.context.window_manager.progress_begin(0.0, 1.0)
     return start(task)

@@ -312,3 +312,22 @@ def test_file_handler_accepts_model_files(nl):
     assert handler is not None
     assert handler.bl_import_operator == "neuron_live.load_model"
     assert set(handler.bl_file_extensions.split(";")) >= {".hoc", ".py", ".swc", ".asc", ".xml", ".oc", ".nrn"}
+
+
+def test_load_in_background_reports_compiler_progress(nl, scene, tmp_path):
+    """wait_done=False: the pump finishes the load; the compiler's lines are the progress."""
+    mod = (EXAMPLES / "hoc_custom_mod" / "mod" / "kleak.mod").read_text()
+    (tmp_path / "mod").mkdir()
+    # A mechanism name of its own: NEURON cannot load one name from two libraries.
+    (tmp_path / "mod" / "kprogress.mod").write_text(mod.replace("kleak", "kprogress"))
+    entry = tmp_path / "cell.hoc"
+    entry.write_text("create soma\nsoma { L = 20 diam = 20 insert kprogress }\n")
+    session = nl.addon.session
+    task = nl.load_model(str(entry), wait_done=False)
+    messages = set()
+    while session.session.task is task:
+        session.pump()
+        messages.add(task.message)
+    assert task.future.result().n_sections == 1
+    assert any(m.startswith("Compiling mechanisms") for m in messages), messages
+    assert [o for o in scene.objects if o.get("neuron_live_cells")], "the pump built the mesh"
