@@ -7,9 +7,10 @@ Kept tiny and lazy on purpose: enabling the add-on imports only the Blender laye
 from importlib import import_module
 
 _API_NAMES = (
-    "load_model", "run", "continue_run", "cancel", "open_recording", "build_mesh", "neuron_status",
-    "install_neuron", "use_existing_neuron", "frame_values",
-    "set_colormap", "fit_limits", "colour_by", "plot_traces", "colour_bar",
+    "load_model", "run", "continue_run", "cancel", "open_recording", "build_mesh",
+    "neuron_status", "install_neuron", "use_existing_neuron", "frame_values", "set_colormap",
+    "fit_limits", "colour_by", "plot_traces", "colour_bar", "plot_spikes", "spike_times",
+    "refresh_plots", "show_connections", "run_job", "add_group", "remove_group", "frame_camera",
 )
 
 

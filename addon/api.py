@@ -163,6 +163,52 @@ MESH_SETTINGS = ("sides", "segmentation", "smooth", "caps", "soma_sphere", "as_l
                  "homogeneity", "center", "scale", "blend", "frame_camera", "dark_world")
 
 
+def add_group(name=None, *, cells="", interaction="AUTO", colour_level="AUTO", sides=0, scene=None):
+    """Add a cell group to the scene's groups (the next `build_mesh` builds it); returns its
+    index. `cells`: indices or text like "0-4, 7" (empty: every cell); `interaction`: AUTO,
+    GROUP, CELL, SECTION (objects per group); `colour_level`: AUTO, GROUP, CELL, SECTION,
+    SEGMENT; `sides`: 0 uses the scene's setting."""
+    from . import groups as cell_groups
+
+    scene = _scene(scene)
+    props = scene.neuron_live
+    text = cells if isinstance(cells, str) else ", ".join(str(int(c)) for c in cells)
+    if session.model is not None:  # a bad range raises here, before anything changes
+        cell_groups.parse_cells(text, len(session.model.cell_names))
+    for key, value, items in (("interaction", interaction, cell_groups.INTERACTION_ITEMS),
+                              ("colour_level", colour_level, cell_groups.COLOUR_ITEMS)):
+        known = [item[0] for item in items]
+        if value not in known:
+            raise ValueError(f"add_group: {key} {value!r} is not one of {', '.join(known)}")
+    item = props.groups.add()
+    item.name = name or f"Group {len(props.groups)}"
+    item.cells, item.interaction, item.colour_level, item.sides = text, interaction, colour_level, sides
+    props.groups_index = len(props.groups) - 1
+    return props.groups_index
+
+
+def remove_group(index=None, *, scene=None):
+    """Remove the scene's group at `index` (default: the one selected in the panel)."""
+    scene = _scene(scene)
+    props = scene.neuron_live
+    index = props.groups_index if index is None else index
+    if not 0 <= index < len(props.groups):
+        raise IndexError(f"No group {index}: the scene has {len(props.groups)} group(s)")
+    props.groups.remove(index)
+    props.groups_index = min(index, len(props.groups) - 1) if len(props.groups) else 0
+
+
+def frame_camera(*, scene=None):
+    """Aim the scene camera (made when missing) at the cells, all of them in view."""
+    from . import scene_setup
+
+    scene = _scene(scene)
+    objects = playback.cell_objects(scene)
+    if not objects:
+        raise RuntimeError("No cells to frame: load a model or rebuild the mesh first")
+    return scene_setup.frame_camera(scene, objects)
+
+
 def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
     """Simulate the loaded model from 0 to tstop into a new frame cache.
 
@@ -217,6 +263,7 @@ def _run_done(scene, task):
         props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
     materials.refresh_all(scene)  # the material reads this run's variable
     playback.refresh(scene)
+    refresh_plots(scene)  # issue 6: redraw the plots asked for before (none: nothing to do)
 
 
 def cancel():
@@ -275,13 +322,14 @@ def frame_values(obj, frame=None):
 # -- colour, plots (issue 6) ---------------------------------------------------------------
 
 def set_colormap(palette=None, *, vmin=None, vmax=None, start=None, stop=None, brightness=None,
-                 scene=None):
+                 shading=None, scene=None):
     """Colour the cells' activity with a seaborn/matplotlib palette, from vmin to vmax.
 
-    `start`/`stop` pick a sub-range of the palette (fractions 0..1). The materials are
-    recoloured in place (meshes untouched). An unknown name raises `PaletteError` listing
-    close matches. Returns the fitted ColorRamp (`positions`, linear `colors`, `max_error`
-    in sRGB 8-bit levels).
+    `start`/`stop` pick a sub-range of the palette (fractions 0..1). `shading`: "EMISSION"
+    (glow, exact colours), "PRINCIPLED" (lit surface) or "BOTH"; `brightness`: the emission
+    strength. The materials are recoloured in place (meshes untouched). An unknown name
+    raises `PaletteError` listing close matches. Returns the fitted ColorRamp (`positions`,
+    linear `colors`, `max_error` in sRGB 8-bit levels).
     """
     from . import colormaps
 
@@ -289,10 +337,12 @@ def set_colormap(palette=None, *, vmin=None, vmax=None, start=None, stop=None, b
     props = scene.neuron_live
     palette = props.palette if palette is None else palette
     colormaps.colormap(palette)  # raises before anything changes
+    if shading is not None and shading not in materials.SHADING:
+        raise ValueError(f"shading: unknown mode {shading!r} (known: {', '.join(materials.SHADING)})")
     with materials.batch():
         props.palette = palette
         for key, value in (("vmin", vmin), ("vmax", vmax), ("palette_start", start),
-                           ("palette_stop", stop), ("brightness", brightness)):
+                           ("palette_stop", stop), ("brightness", brightness), ("shading", shading)):
             if value is not None:
                 setattr(props, key, value)
         props.colour_by = "ACTIVITY"
@@ -425,6 +475,7 @@ def plot_traces(segments=None, *, sections=None, objects=None, frame=None, path=
     plot = plots.trace_plot(path, times, values, labels, current_time=(frame - scene.frame_start) / per_ms,
                             ylabel=f"{variable} ({units})" if units else variable, width=width, height=height)
     plot.segments = picked
+    _remember_plot("traces", segments=picked, path=path, width=width, height=height, show=show)
     if show:
         plot.image = plots.show_image(plot.path, "NEURON Live traces")
     return plot
@@ -442,6 +493,139 @@ def colour_bar(path=None, *, width=160, height=600, show=True, scene=None):
     plot = plots.colour_bar(path, colormaps.colormap(props.palette), props.vmin, props.vmax,
                             start=props.palette_start, stop=props.palette_stop,
                             label=f"{variable} ({units})" if units else variable, width=width, height=height)
+    _remember_plot("colour_bar", path=path, width=width, height=height, show=show)
     if show:
         plot.image = plots.show_image(plot.path, "NEURON Live colour bar")
     return plot
+
+
+def spike_times(*, threshold=None, scene=None):
+    """The last run's spikes: {"time" (ms, sorted), "cell" (cell index of each spike),
+    "source" (row of the source arrays), "source_section", "source_x", "source_cell",
+    "source_threshold", "source_added", "from"}. Recorded by NEURON during the run
+    (`NetCon.record` at every NetCon source, and at the soma of cells without one: see
+    engine/spikes.py); for a recording made outside Blender, upward crossings of
+    `threshold` (default 0 mV) by the cached soma voltage instead."""
+    from . import geometry
+    from .engine import spikes
+
+    cache, model = session.cache, session.model
+    if cache is None or cache.frames_done == 0:
+        raise RuntimeError("No simulation to take spikes from: run first")
+    data = spikes.load(cache.folder) if threshold is None else None
+    if data is not None:
+        if str(data["error"]) and not len(data["source_cell"]):
+            raise RuntimeError(str(data["error"]))
+        data["cell"] = data["source_cell"][data["source"]]
+        data["from"] = "NetCon.record"
+        return data
+    if cache.meta["variable"] != "v":
+        raise RuntimeError(f"This run recorded {cache.meta['variable']!r} and no spike times: "
+                           "run again (spikes are recorded with every run) or record 'v'")
+    if model is None:
+        raise RuntimeError("No model for this cache: load it to find its somas")
+    threshold = spikes.DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    roots = geometry.cell_roots(model)
+    cells = np.flatnonzero(roots >= 0)
+    segments = geometry.middle_segment(model, roots[cells])
+    done = cache.frames_done
+    time, column = spikes.crossings(np.asarray(cache.frames[:done])[:, segments],
+                                    np.arange(done) / cache.meta["frames_per_ms"], threshold)
+    return {"time": time, "source": column, "cell": cells[column].astype(np.int32),
+            "source_section": roots[cells].astype(np.int32), "source_x": np.full(len(cells), 0.5, np.float32),
+            "source_cell": cells.astype(np.int32), "source_threshold": np.full(len(cells), threshold, np.float32),
+            "source_added": np.ones(len(cells), bool), "from": "threshold crossings in the frame cache"}
+
+
+def plot_spikes(path=None, *, threshold=None, frame=None, width=800, height=400, show=True, scene=None):
+    """The spike raster of the last run (time × cell; see `spike_times`) as a PNG and a
+    Blender image ("NEURON Live spikes"). Returns the plot: `path`, `lines` (the drawn
+    times and cell rows), `labels` (cell names), `spikes` (the `spike_times` dict)."""
+    from . import plots
+
+    scene = _scene(scene)
+    data = spike_times(threshold=threshold, scene=scene)
+    cache = session.cache
+    names = session.model.cell_names if session.model is not None else None
+    n_rows = len(names) if names else (int(data["source_cell"].max()) + 1 if len(data["source_cell"]) else 1)
+    frame = scene.frame_current if frame is None else frame
+    per_ms = cache.meta["frames_per_ms"]
+    path = Path(path) if path else plots.default_path("spikes.png")
+    plot = plots.spike_raster(path, data["time"], data["cell"], n_rows=n_rows, row_labels=names,
+                              tstop=(cache.meta["n_frames"] - 1) / per_ms,
+                              current_time=(frame - scene.frame_start) / per_ms, width=width, height=height)
+    plot.spikes = data
+    _remember_plot("spikes", path=path, threshold=threshold, width=width, height=height, show=show)
+    if show:
+        plot.image = plots.show_image(plot.path, "NEURON Live spikes")
+    return plot
+
+
+_plots_asked = {}  # plot kind -> (model, the arguments the user last asked for)
+
+
+def _remember_plot(kind, **arguments):
+    if not _refreshing:
+        _plots_asked[kind] = (session.model, arguments)
+
+
+_refreshing = []
+
+
+def refresh_plots(scene=None):
+    """Redraw the plots asked for with the loaded model (traces of the same segments,
+    raster, colour bar) from the current cache; returns {kind: plot or error text}.
+    Called after each run; cheap (a few matplotlib figures, nothing when none was asked)."""
+    scene = _scene(scene)
+    drawers = {"traces": plot_traces, "spikes": plot_spikes, "colour_bar": colour_bar}
+    done = {}
+    _refreshing.append(True)
+    try:
+        for kind, (model, arguments) in list(_plots_asked.items()):
+            if model is not session.model:  # asked for another model's run
+                continue
+            try:
+                done[kind] = drawers[kind](scene=scene, **arguments)
+            except (RuntimeError, ValueError, OSError) as exc:  # reported in the status line
+                done[kind] = f"{kind} plot not refreshed: {exc}"
+                scene.neuron_live.status = f"{scene.neuron_live.status}; {done[kind]}"
+    finally:
+        _refreshing.pop()
+    return done
+
+
+def show_connections(show=True, *, radius=None, scene=None):
+    """Draw the loaded model's NetCons as thin curves from source to target: one Curves
+    object per cell group (the connections onto its cells), in the cells' own placement
+    (the scene's centre/scale geometry options). `show=False` hides them. `radius`: curve
+    radius in µm. Rebuilt on each call (numpy, no operators). Returns the objects."""
+    from . import connections_view, groups as cell_groups
+
+    scene = _scene(scene)
+    props = scene.neuron_live
+    if radius is not None:
+        with connections_view.quiet():
+            props.netcon_radius = radius
+    if not show:
+        connections_view.set_visible(scene, False)
+        if props.show_netcons:
+            with connections_view.quiet():
+                props.show_netcons = False
+        return connections_view.netcon_objects(scene)
+    model = session.model
+    if model is None:
+        raise RuntimeError("No model loaded: load a network to see its NetCons")
+    options = cell_groups.BuildOptions(**{key: getattr(props, key) for key in MESH_SETTINGS[:-2]})
+    chosen = cell_groups.groups_from_scene(scene, len(model.cell_names)) or [cell_groups.Group("cells")]
+    objects, skipped = connections_view.build(scene, model, chosen, options, props.netcon_radius)
+    drawn = sum(len(o.data.curves) for o in objects)
+    note = f" ({skipped} without a place in space: artificial cells, recorders)" if skipped else ""
+    props.status = f"{drawn} of {model.n_netcons} NetCons drawn{note}"
+    if not props.show_netcons:
+        with connections_view.quiet():  # no update callback re-entering this function
+            props.show_netcons = True
+    return objects
+
+
+# -- the headless main job (issue 7) -------------------------------------------------------
+from .job import JobResult, run_job  # noqa: E402,F401  (job.py uses this module's functions)

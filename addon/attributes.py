@@ -74,19 +74,23 @@ def write_mesh(mesh, positions, loop_vertices, face_starts, edges=None, corner_e
     return mesh
 
 
-def _tube_nodes(sides, caps, as_lines):
-    """The Geometry Nodes group: Object Info → Set Spline Type (poly) → Curve to Mesh with a
-    circle profile scaled by the curves' `radius` (implicitly before Blender 4.5's Scale input)."""
+def _tube_nodes(sides, caps, as_lines, poly_already=False):
+    """The Geometry Nodes group: Object Info → Set Spline Type (poly; left out when the
+    curves are poly already) → Curve to Mesh with a circle profile scaled by the curves'
+    `radius` (implicitly before Blender 4.5's Scale input)."""
     group = bpy.data.node_groups.new(TUBE_NODES, "GeometryNodeTree")
     group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     nodes, links = group.nodes, group.links
     info = nodes.new("GeometryNodeObjectInfo")
-    poly = nodes.new("GeometryNodeCurveSplineType")
-    poly.spline_type = "POLY"
     to_mesh = nodes.new("GeometryNodeCurveToMesh")
     output = nodes.new("NodeGroupOutput")
-    links.new(info.outputs["Geometry"], poly.inputs["Curve"])
-    links.new(poly.outputs["Curve"], to_mesh.inputs["Curve"])
+    if poly_already:
+        links.new(info.outputs["Geometry"], to_mesh.inputs["Curve"])
+    else:
+        poly = nodes.new("GeometryNodeCurveSplineType")
+        poly.spline_type = "POLY"
+        links.new(info.outputs["Geometry"], poly.inputs["Curve"])
+        links.new(poly.outputs["Curve"], to_mesh.inputs["Curve"])
     if not as_lines:
         circle = nodes.new("GeometryNodeCurvePrimitiveCircle")
         circle.inputs["Resolution"].default_value = int(sides)
@@ -116,20 +120,25 @@ def mesh_from_curves(name, lines, point_attributes, *, sides=8, caps=True, as_li
         radius.data.foreach_set("value", np.ascontiguousarray(lines.radius, dtype=np.float32))
         for key, (values, kind) in point_attributes.items():
             write(curves, key, values, kind)
+        poly_already = hasattr(curves, "set_types")  # Blender 5.0+: no conversion node needed
+        if poly_already:
+            curves.set_types(type="POLY")
         source = bpy.data.objects.new(name + " curves", curves)
         host_mesh = bpy.data.meshes.new(name + " host")
         host = bpy.data.objects.new(name + " host", host_mesh)
         made += [source, host, host_mesh]
         scene.collection.objects.link(source)
         scene.collection.objects.link(host)
-        group, info = _tube_nodes(sides, caps, as_lines)
+        group, info = _tube_nodes(sides, caps, as_lines, poly_already)
         made.append(group)
         info.inputs["Object"].default_value = source
         host.modifiers.new("tubes", "NODES").node_group = group
         depsgraph = bpy.context.evaluated_depsgraph_get()
         depsgraph.update()
-        mesh = bpy.data.meshes.new_from_object(host.evaluated_get(depsgraph),
-                                               preserve_all_data_layers=True, depsgraph=depsgraph)
+        # preserve_all_data_layers=True would evaluate the modifier a second time; the
+        # generic attributes come through without it, and the evaluated arrays are shared
+        # (implicit sharing), not copied.
+        mesh = bpy.data.meshes.new_from_object(host.evaluated_get(depsgraph), depsgraph=depsgraph)
         mesh.name = name
     finally:
         for block in made:

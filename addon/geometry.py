@@ -13,15 +13,18 @@ The Blender layer may instead hand the polylines to Geometry Nodes (Curve to Mes
 yields the same rings: one ring of `sides` vertices around every point, point by point.
 
 Every segment gets vertices: with `segmentation == 0` the model's own 3-D points are kept
-and a point is added at every segment centre (and, when blending, at every boundary); with `segmentation == n` each section is
-resampled at max(n, nseg + 1) points evenly spaced along its arc, so consecutive points
-are at most 1/nseg apart and every segment's arc range holds at least one point.
+and a point is added at every segment centre (and, when blending, at every boundary); with
+`segmentation == n` each section is resampled at max(n, nseg + 1) points evenly spaced
+along its arc, so consecutive points are at most 1/nseg apart and every segment's arc range
+holds at least one point. Blending interpolates each point's value between the two segment
+centres around it (`blend_base` → `blend_segment` by `blend_weight`).
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
 COLOUR_LEVELS = ("GROUP", "CELL", "SECTION", "SEGMENT")
+SAME_ARC = 1e-6  # points closer than this (fraction of the section's length) are one point
 SOMA = 1  # model.SECTION_TYPES index
 
 
@@ -52,8 +55,9 @@ class Polylines:
     cell: np.ndarray          # (P,) int32
     point_section: np.ndarray  # (P,) int32
     segment: np.ndarray       # (P,) int32 the NEURON segment this point lies in
-    blend_segment: np.ndarray  # (P,) int32 neighbour segment to blend toward
-    blend_weight: np.ndarray  # (P,) float32 0 … 1 (0: the point's own segment)
+    blend_base: np.ndarray    # (P,) int32 blending: the segment centre at or before the point
+    blend_segment: np.ndarray  # (P,) int32 blending: the next segment centre (toward which)
+    blend_weight: np.ndarray  # (P,) float32 0 … 1 (0: blend_base's value)
     sphere: np.ndarray = field(default=None)  # (C,) bool polylines drawn as spheres
 
     @property
@@ -61,7 +65,7 @@ class Polylines:
         return np.concatenate([[0], np.cumsum(self.sizes)])
 
     PER_POINT = ("points", "radius", "arc", "cell", "point_section", "segment",
-                 "blend_segment", "blend_weight")
+                 "blend_base", "blend_segment", "blend_weight")
 
     def take(self, polylines):
         """The polylines at the indices `polylines`, in that order."""
@@ -126,36 +130,113 @@ def group_sources(model, cells):
     return middle_segment(model, cell_roots(model)[np.asarray(cells, np.int64)])
 
 
-def _sample_arcs(model, segmentation, boundaries=False):
-    """(section, arc) of every output point, sorted by section then arc. `boundaries` adds
-    the segment boundaries too (blending shows the mean of both neighbours there)."""
-    nseg, _ = _segmented(model)
-    n_sec = model.n_sections
-    if segmentation > 0:
-        count = np.maximum(segmentation, nseg + 1)
-        section = np.repeat(np.arange(n_sec), count)
-        local = np.arange(len(section)) - np.repeat(np.cumsum(count) - count, count)
-        return section, local / np.repeat(count - 1, count)
-    point_section = np.repeat(np.arange(n_sec), np.diff(model.section_point_start))
-    seg_section = np.repeat(np.arange(n_sec), nseg)
-    seg_local = np.arange(len(seg_section)) - np.repeat(np.cumsum(nseg) - nseg, nseg)
-    centres = (seg_local + 0.5) / nseg[seg_section]
-    section = np.concatenate([point_section, seg_section])
-    arc = np.concatenate([model.point_arc.astype(np.float64), centres])
-    if boundaries:
-        section = np.concatenate([section, seg_section])
-        arc = np.concatenate([arc, seg_local / nseg[seg_section]])
-    key = np.unique(section * 2.0 + arc)  # sorted; drops exact duplicates
-    section = np.floor(key / 2.0).astype(np.int64)
-    return section, key - section * 2.0
+def _count_at_or_below(sorted_keys, queries):
+    """How many of `sorted_keys` are ≤ each of `queries` (searchsorted side="right"), by one
+    stable sort of both: linear for sorted queries (two runs), 2× faster than searchsorted."""
+    order = np.argsort(np.concatenate([sorted_keys, queries]), kind="stable")
+    where = np.flatnonzero(order >= len(sorted_keys))
+    counts = np.empty(len(queries), np.int64)
+    counts[order[where] - len(sorted_keys)] = where - np.arange(len(queries))
+    return counts
 
 
-def _interpolate(model, section, arc):
-    """x, y, z, diam of the model's polylines at (section, arc), by arc length."""
-    point_section = np.repeat(np.arange(model.n_sections), np.diff(model.section_point_start))
-    xp = point_section * 2.0 + model.point_arc.astype(np.float64)
-    x = section * 2.0 + arc
-    return np.stack([np.interp(x, xp, model.points[:, i]) for i in range(4)], axis=1)
+def _lerp(model, section, arc, lo):
+    """x, y, z, diam (float32) at (section, arc), between model point `lo` (the last at or
+    before the arc, clamped into the section) and the next."""
+    starts = model.section_point_start
+    first = np.minimum(starts[:-1][section], len(model.points) - 1)  # (a section without points)
+    last = np.maximum(starts[1:][section] - 1, first)
+    lo = np.clip(lo, first, last)
+    hi = np.minimum(lo + 1, last)
+    arcs = model.point_arc
+    span = arcs[hi] - arcs[lo]
+    weight = np.clip((arc - arcs[lo]) / np.where(span > 0, span, 1), 0, 1).astype(np.float32)
+    weight *= span > 0
+    low = model.points[lo]
+    return low + (model.points[hi] - low) * weight[:, None]
+
+
+def _merge(a, b, position):
+    """Merge the per-point dicts `a` and `b` (same keys): b's row k goes before a's row
+    `position[k]` (non-decreasing), keeping each dict's own order."""
+    total = len(next(iter(a.values()))) + len(position)
+    in_b = np.zeros(total, bool)
+    to_b = position + np.arange(len(position))
+    in_b[to_b] = True
+    to_a = np.flatnonzero(~in_b)
+    out = {}
+    for key, values in a.items():
+        merged = np.empty((total,) + values.shape[1:], values.dtype)
+        merged[to_a] = values
+        merged[to_b] = b[key]
+        out[key] = merged
+    return out
+
+
+def _sampled(model, options, sphere):
+    """Every output point, in order along each section: section, arc (float64), segment
+    (int32), xyzd (float32 x, y, z, diam in µm).
+
+    Sphere somas get `sphere_rings` rings (see `_spheres`). Other sections: with
+    `segmentation` 0 the model's own points (of near duplicates the last) and every
+    segment's centre (where no model point sits already) (and start, when blending); else max(segmentation, nseg + 1) points
+    evenly spaced along the arc. One stable sort finds where the generated points fall
+    among the model's; no per-section loop."""
+    nseg, first_segment = _segmented(model)
+    resample = options.segmentation > 0
+    per_segment = 2 if options.blend else 1
+    count = np.where(sphere, np.maximum(options.sphere_rings, nseg + 1),
+                     np.maximum(options.segmentation, nseg + 1) if resample else nseg * per_segment)
+    section = np.repeat(np.arange(model.n_sections, dtype=np.int32), count)
+    k = np.arange(len(section)) - np.repeat(np.cumsum(count) - count, count)
+    n = nseg[section]
+    if resample:
+        arc = k / np.maximum(np.repeat(count, count) - 1, 1)
+        segment = np.minimum((arc * n).astype(np.int64), n - 1)
+    else:  # segment starts (blending) and centres
+        segment = k // per_segment
+        arc = (segment + (0.5 if per_segment == 1 else 0.5 * (k % 2))) / n
+    on_sphere = np.flatnonzero(sphere[section]) if sphere.any() else None
+    if on_sphere is not None:
+        theta = np.pi * (k[on_sphere] + 0.5) / count[section[on_sphere]]
+        arc[on_sphere] = (1 - np.cos(theta)) / 2
+        segment[on_sphere] = np.minimum((arc[on_sphere] * n[on_sphere]).astype(np.int64), n[on_sphere] - 1)
+    segment = (first_segment[section] + segment).astype(np.int32)
+    key = section * 2.0 + arc
+
+    point_section = np.repeat(np.arange(model.n_sections, dtype=np.int32), np.diff(model.section_point_start))
+    point_key = point_section * 2.0 + model.point_arc
+    if resample:
+        kept = None
+        lo = _count_at_or_below(point_key, key) - 1
+    else:  # the model's points of the tube sections; of (near) duplicates the last
+        keep = ~sphere[point_section]
+        keep[:-1] &= point_key[1:] - point_key[:-1] > SAME_ARC
+        kept = np.flatnonzero(keep)
+        kept_key = point_key[kept]
+        position = _count_at_or_below(kept_key, key)
+        lo = kept[np.maximum(position - 1, 0)] if len(kept) else np.zeros(len(key), np.int64)
+        # A model point already sits at (or within SAME_ARC of) a generated point: often at
+        # segment centres, where NEURON's define_shape puts its points (float32 arcs).
+        new = np.ones(len(key), bool)
+        before, after = position > 0, position < len(kept)
+        new[before] = key[before] - kept_key[position[before] - 1] > SAME_ARC
+        new[after] &= kept_key[position[after]] - key[after] > SAME_ARC
+        if not new.all():
+            section, arc, segment, key, lo, position = (x[new] for x in (section, arc, segment, key, lo, position))
+            on_sphere = np.flatnonzero(sphere[section]) if on_sphere is not None else None
+    xyzd = _lerp(model, section, arc, lo)
+    if on_sphere is not None:
+        xyzd[on_sphere] = _spheres(model, section[on_sphere], arc[on_sphere])
+    generated = dict(section=section, arc=arc, segment=segment, xyzd=xyzd)
+    if kept is None:
+        return generated
+    p_section = point_section[kept]
+    p_arc = model.point_arc[kept].astype(np.float64)
+    p_n = nseg[p_section]
+    points = dict(section=p_section, arc=p_arc, xyzd=model.points[kept],
+                  segment=(first_segment[p_section] + np.minimum((p_arc * p_n).astype(np.int64), p_n - 1)).astype(np.int32))
+    return _merge(points, generated, position)
 
 
 def _smooth(points, section, passes):
@@ -168,177 +249,261 @@ def _smooth(points, section, passes):
     return points
 
 
+def _section_diameter(model, sections):
+    """The largest diameter among each of `sections`' points (sections with points only)."""
+    starts = model.section_point_start
+    present = starts[1:] > starts[:-1]
+    largest = np.zeros(model.n_sections, np.float32)
+    if present.any():
+        largest[present] = np.maximum.reduceat(model.points[:, 3], starts[:-1][present])
+    return largest[sections]
+
+
 def _sphere_sections(model, options):
     """Stubby soma sections (length ≤ 1.5 × diameter: one-point and 3-point SWC somas)."""
+    sphere = np.zeros(model.n_sections, bool)
     if not options.soma_sphere or options.as_lines:
-        return np.zeros(model.n_sections, bool)
+        return sphere
     starts = model.section_point_start
-    n = np.diff(starts)
-    diam = np.maximum.reduceat(model.points[:, 3], starts[:-1].clip(max=len(model.points) - 1)) \
-        if len(model.points) else np.zeros(0)
-    diam = np.where(n > 0, diam, 0)
-    length = model.section_length
-    return (model.section_type == SOMA) & (n > 0) & (length <= 1.5 * diam)
+    soma = np.flatnonzero((model.section_type == SOMA) & (starts[1:] > starts[:-1]))
+    sphere[soma] = model.section_length[soma] <= 1.5 * _section_diameter(model, soma)
+    return sphere
+
+
+def _spheres(model, section, arc):
+    """x, y, z, diam of sphere-soma rings at `arc` = (1 − cos θ)/2 along each soma's axis:
+    centre − axis·R·cosθ, diameter 2R·sinθ, R half the larger of its length and diameter."""
+    starts = model.section_point_start
+    a = model.points[starts[:-1][section], :3].astype(np.float64)
+    b = model.points[starts[1:][section] - 1, :3].astype(np.float64)
+    axis = b - a
+    norm = np.linalg.norm(axis, axis=1, keepdims=True)
+    axis = np.where(norm > 1e-9, axis / np.maximum(norm, 1e-12), (0.0, 0.0, 1.0))
+    radius = np.maximum(model.section_length[section], _section_diameter(model, section)) / 2
+    cos = 1 - 2 * arc
+    xyzd = np.empty((len(section), 4), np.float32)
+    xyzd[:, :3] = (a + b) / 2 - axis * (radius * cos)[:, None]
+    xyzd[:, 3] = 2 * radius * np.sqrt(np.clip(1 - cos * cos, 0, 1))
+    return xyzd
 
 
 def polylines(model, options=None):
     """Sample every section of `model` into polylines (see the module docstring)."""
     options = options or GeometryOptions()
     sphere = _sphere_sections(model, options)
-    section, arc = _sample_arcs(model, options.segmentation, options.blend)
-    if sphere.any():  # a sphere's points: rings at θ = π(k+½)/n along its axis
-        nseg, _ = _segmented(model)
-        keep = ~sphere[section]
-        ids = np.flatnonzero(sphere)
-        count = np.maximum(options.sphere_rings, nseg[ids] + 1)
-        s_section = np.repeat(ids, count)
-        k = np.arange(len(s_section)) - np.repeat(np.cumsum(count) - count, count)
-        theta = np.pi * (k + 0.5) / np.repeat(count, count)
-        s_arc = (1 - np.cos(theta)) / 2
-        order = np.argsort(np.concatenate([section[keep], s_section]), kind="stable")
-        section = np.concatenate([section[keep], s_section])[order]
-        arc = np.concatenate([arc[keep], s_arc])[order]
-        theta_all = np.concatenate([np.zeros(keep.sum()), theta])[order]
-    xyzd = _interpolate(model, section, arc)
-    if sphere.any():  # lay sphere points on the soma's axis, radius R·sinθ
-        on = sphere[section]
-        first = model.section_point_start[:-1][section[on]]
-        last = model.section_point_start[1:][section[on]] - 1
-        a, b = model.points[first, :3].astype(np.float64), model.points[last, :3].astype(np.float64)
-        axis = b - a
-        norm = np.linalg.norm(axis, axis=1, keepdims=True)
-        axis = np.where(norm > 1e-9, axis / np.maximum(norm, 1e-12), (0.0, 0.0, 1.0))
-        big = np.maximum(model.section_length[section[on]], 0)
-        diam_max = np.maximum.reduceat(model.points[:, 3], model.section_point_start[:-1].clip(
-            max=len(model.points) - 1))[section[on]]
-        radius = np.maximum(big, diam_max) / 2
-        centre = (a + b) / 2
-        t = theta_all[on]
-        xyzd[on, :3] = centre - axis * (radius * np.cos(t))[:, None]
-        xyzd[on, 3] = 2 * radius * np.sin(t)
+    sampled = _sampled(model, options, sphere)
+    section, arc, xyzd = sampled["section"], sampled["arc"], sampled["xyzd"]
     points = xyzd[:, :3]
     if options.smooth:
         points = _smooth(points, section, int(options.smooth))
-    radius = xyzd[:, 3] / 2 * options.thickness
+    radius = xyzd[:, 3] * np.float32(options.thickness / 2)
     if options.homogeneity:
         tube = ~sphere[section]
         if tube.any():
             mean = radius[tube].mean()
             radius = np.where(tube, (1 - options.homogeneity) * radius + options.homogeneity * mean, radius)
+    scale = np.float32(options.scale)
     if options.center and len(model.points):
-        xyz = model.points[:, :3]
-        points = points - (xyz.min(axis=0) + xyz.max(axis=0)) / 2
-    points = (points * options.scale).astype(np.float32)
-    radius = (radius * options.scale).astype(np.float32)
+        xyz = model.points  # column by column: an axis-0 reduction of (P, 4) is 10× slower
+        middle = np.array([(float(xyz[:, i].min()) + float(xyz[:, i].max())) / 2 for i in range(3)], np.float32)
+        points = (points - middle) * scale
+    else:
+        points = points * scale
+    radius = (radius * scale).astype(np.float32)
 
     nseg, first_segment = _segmented(model)
-    n_here = nseg[section]
-    local = np.minimum((arc * n_here).astype(np.int64), n_here - 1)
-    u = arc * n_here - 0.5  # position in segment-centre units: segment i's centre at u = i
-    lower = np.clip(np.floor(u), 0, n_here - 1).astype(np.int64)
-    upper = np.minimum(lower + 1, n_here - 1)
-    weight = np.clip(u - lower, 0, 1) * (upper > lower)
-    sizes = np.bincount(section, minlength=model.n_sections).astype(np.int64)
+    segment = sampled["segment"]
+    if options.blend:
+        n_here = nseg[section]
+        u = arc * n_here - 0.5  # position in segment-centre units: segment i's centre at u = i
+        lower = np.clip(np.floor(u), 0, n_here - 1).astype(np.int64)
+        upper = np.minimum(lower + 1, n_here - 1)
+        blend_base = (first_segment[section] + lower).astype(np.int32)
+        blend_segment = (first_segment[section] + upper).astype(np.int32)
+        blend_weight = (np.clip(u - lower, 0, 1) * (upper > lower)).astype(np.float32)
+    else:
+        blend_base = blend_segment = segment
+        blend_weight = np.zeros(len(segment), np.float32)
     return Polylines(
-        points=points, radius=radius, sizes=sizes,
+        points=np.ascontiguousarray(points, dtype=np.float32), radius=radius,
+        sizes=np.bincount(section, minlength=model.n_sections).astype(np.int64),
         section=np.arange(model.n_sections, dtype=np.int32),
         arc=arc.astype(np.float32),
         cell=model.section_cell[section].astype(np.int32),
-        point_section=section.astype(np.int32),
-        segment=(first_segment[section] + local).astype(np.int32),
-        blend_segment=(first_segment[section] + np.where(options.blend, upper, local)).astype(np.int32),
-        blend_weight=(weight if options.blend else np.zeros_like(weight)).astype(np.float32),
+        point_section=section,
+        segment=segment,
+        blend_base=blend_base,
+        blend_segment=blend_segment,
+        blend_weight=blend_weight,
         sphere=sphere,
     )
 
 
 @dataclass
 class TubeMesh:
+    """Vertices point by point (one ring of `vertices_per_point` each); edges: every ring's
+    edges, then the edges along the tubes (one block per joined point); corners: the quads
+    (one block per joined point), then the head caps, then the tail caps. So the mesh of a
+    run of whole polylines is two edge slices and three corner slices (`part`)."""
     positions: np.ndarray      # (V, 3) float32
     edges: np.ndarray          # (E, 2) int32
     corner_verts: np.ndarray   # (L,) int32
     corner_edges: np.ndarray   # (L,) int32
     face_starts: np.ndarray    # (F,) int32
-    point_of_vertex: np.ndarray  # (V,) int64: the polyline point each vertex belongs to
+    vertices_per_point: int    # `sides` (1 for lines)
+    joined_before: np.ndarray  # (P+1,) int64: points joined to their next one, before point i
+    cap_points: np.ndarray     # (K,) int64: the first point of every capped polyline
+
+    @property
+    def point_of_vertex(self):
+        return np.repeat(np.arange(len(self.positions) // self.vertices_per_point, dtype=np.int32),
+                         self.vertices_per_point)
+
+    def part(self, first, stop):
+        """The mesh of points first … stop-1 (whole polylines), indices from 0."""
+        n = len(self.joined_before) - 1
+        if first == 0 and stop == n:
+            return self
+        s = self.vertices_per_point
+        rings = n * s if s > 1 else 0  # lines have no ring edges
+        local_rings = (stop - first) * s if s > 1 else 0
+        j0, j1 = self.joined_before[first], self.joined_before[stop]
+        k0, k1 = np.searchsorted(self.cap_points, [first, stop])
+        shift = np.int32(first * s)
+        edges = np.concatenate([self.edges[first * s:first * s + local_rings],
+                                self.edges[rings + j0 * s:rings + j1 * s]]) - shift
+        part = TubeMesh(positions=self.positions[first * s:stop * s], edges=edges,
+                        corner_verts=self.corner_verts[:0], corner_edges=self.corner_edges[:0],
+                        face_starts=self.face_starts[:0], vertices_per_point=s,
+                        joined_before=self.joined_before[first:stop + 1] - j0,
+                        cap_points=self.cap_points[k0:k1] - first)
+        if s == 1:
+            return part
+        quads = self.joined_before[-1] * s * 4
+        caps = len(self.cap_points) * s
+        blocks = [slice(j0 * s * 4, j1 * s * 4), slice(quads + k0 * s, quads + k1 * s),
+                  slice(quads + caps + k0 * s, quads + caps + k1 * s)]
+        part.corner_verts = np.concatenate([self.corner_verts[b] for b in blocks]) - shift
+        corner_edges = np.concatenate([self.corner_edges[b] for b in blocks])
+        along = corner_edges >= rings  # edges along the tubes: shifted by their own block
+        corner_edges -= shift
+        corner_edges[along] += np.int32(first * s - rings - j0 * s + local_rings)
+        part.corner_edges = corner_edges
+        sizes = np.concatenate([np.full((j1 - j0) * s, 4, np.int32), np.full(2 * (k1 - k0), s, np.int32)])
+        part.face_starts = np.zeros(len(sizes), np.int32)
+        np.cumsum(sizes[:-1], out=part.face_starts[1:])
+        return part
+
+
+def _offsets(counts):
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
 
 
 def _frames(lines):
-    """Unit tangent, normal, binormal at every point; one helper axis per section keeps
+    """Unit normal and binormal (float32) at every point; one helper axis per section keeps
     consecutive rings from twisting against each other."""
-    points, starts = lines.points.astype(np.float64), lines.starts
+    points, starts = lines.points, lines.starts
     n = len(points)
-    owner = np.repeat(np.arange(len(lines.sizes)), lines.sizes)
-    index = np.arange(n)
-    first, last = starts[:-1][owner], starts[1:][owner] - 1
+    owner = np.repeat(np.arange(len(lines.sizes), dtype=np.int32), lines.sizes)
+    index = np.arange(n, dtype=np.int32)
+    first, last = starts[:-1].astype(np.int32)[owner], (starts[1:] - 1).astype(np.int32)[owner]
     tangent = points[np.minimum(index + 1, last)] - points[np.maximum(index - 1, first)]
-    length = np.linalg.norm(tangent, axis=1, keepdims=True)
     overall = points[last] - points[first]
+    length = np.sqrt(np.einsum("ij,ij->i", tangent, tangent))[:, None]
     tangent = np.where(length > 1e-12, tangent / np.maximum(length, 1e-12), overall)
-    length = np.linalg.norm(tangent, axis=1, keepdims=True)
-    tangent = np.where(length > 1e-12, tangent / np.maximum(length, 1e-12), (0.0, 0.0, 1.0))
-    helper = np.eye(3)[np.argmin(np.abs(overall), axis=1)]
-    normal = np.cross(tangent, helper)
-    norm = np.linalg.norm(normal, axis=1, keepdims=True)
-    fallback = np.cross(tangent, np.eye(3)[np.argmin(np.abs(tangent), axis=1)])
-    normal = np.where(norm > 1e-6, normal, fallback)
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    length = np.sqrt(np.einsum("ij,ij->i", tangent, tangent))[:, None]
+    tangent = np.where(length > 1e-12, tangent / np.maximum(length, 1e-12), np.float32([0, 0, 1]))
+    axes = np.eye(3, dtype=np.float32)
+    normal = np.cross(tangent, axes[np.argmin(np.abs(overall), axis=1)])
+    norm = np.sqrt(np.einsum("ij,ij->i", normal, normal))[:, None]
+    weak = np.flatnonzero(norm[:, 0] <= 1e-6)  # tangent along the helper: use another axis
+    if len(weak):
+        normal[weak] = np.cross(tangent[weak], axes[np.argmin(np.abs(tangent[weak]), axis=1)])
+        norm[weak] = np.sqrt(np.einsum("ij,ij->i", normal[weak], normal[weak]))[:, None]
+    normal /= np.maximum(norm, 1e-30)
     return normal, np.cross(tangent, normal)
+
+
+def _joined(lines):
+    """Per point: joined to the next point of its polyline (every point but the last)."""
+    starts, sizes = lines.starts, lines.sizes
+    joined = np.ones(len(lines.points), bool)
+    joined[(starts[1:] - 1)[sizes > 0]] = False
+    return joined
 
 
 def tube_mesh(lines, sides=8, caps=True):
     """A ring of `sides` vertices around every point; quads between consecutive rings of a
-    polyline; an n-gon closing each end when `caps`. Edges and corner edges included."""
+    polyline; an n-gon closing each end when `caps`. Edges and corner edges included,
+    float32 and int32 throughout (what the attributes take); layout: see `TubeMesh`."""
     s = int(sides)
     n_points = len(lines.points)
     normal, binormal = _frames(lines)
     angle = np.linspace(0.0, 2 * np.pi, s, endpoint=False)
-    ring = np.cos(angle)[None, :, None] * normal[:, None] + np.sin(angle)[None, :, None] * binormal[:, None]
-    positions = (lines.points[:, None] + ring * lines.radius[:, None, None]).astype(np.float32).reshape(-1, 3)
+    radius = lines.radius[:, None, None]
+    positions = normal[:, None, :] * (np.cos(angle).astype(np.float32)[None, :, None] * radius)
+    positions += binormal[:, None, :] * (np.sin(angle).astype(np.float32)[None, :, None] * radius)
+    positions += lines.points[:, None, :]
 
-    starts = lines.starts
-    owner = np.repeat(np.arange(len(lines.sizes)), lines.sizes)
-    joined = np.flatnonzero(owner[:-1] == owner[1:]) if n_points else np.zeros(0, np.int64)
-    side = np.arange(s)
+    starts, sizes = lines.starts, lines.sizes
+    is_joined = _joined(lines)
+    joined = np.flatnonzero(is_joined).astype(np.int32)
+    side = np.arange(s, dtype=np.int32)
     side1 = (side + 1) % s
-    ring_edges = np.stack([np.arange(n_points * s), (np.arange(n_points)[:, None] * s + side1).ravel()], 1)
-    long_start = n_points * s
-    a = joined[:, None] * s + side
-    long_edges = np.stack([a.ravel(), (a + s).ravel()], 1)
-    edges = np.concatenate([ring_edges, long_edges])
+    n_ring = n_points * s
+    ring = np.arange(n_points, dtype=np.int32)[:, None] * s
+    edges = np.empty((n_ring + len(joined) * s, 2), np.int32)
+    edges[:n_ring, 0] = np.arange(n_ring, dtype=np.int32)
+    edges[:n_ring, 1] = (ring + side1).ravel()
+    a = joined[:, None] * s + side  # (J, s) the first ring's vertex of each quad
+    edges[n_ring:, 0] = a.ravel()
+    edges[n_ring:, 1] = (a + s).ravel()
 
-    long_index = long_start + np.arange(len(joined))[:, None] * s
-    quad_verts = np.stack([a, joined[:, None] * s + side1, joined[:, None] * s + side1 + s, a + s], -1)
-    quad_edges = np.stack([a, long_index + side1, a + s, long_index + side], -1)
-    corner_verts, corner_edges = [quad_verts.reshape(-1)], [quad_edges.reshape(-1)]
-    n_faces = len(joined) * s
-    face_sizes = [np.full(n_faces, 4)]
+    long_index = n_ring + np.arange(len(joined), dtype=np.int32)[:, None] * s
+    b = joined[:, None] * s + side1
+    quad_verts = np.empty((len(joined), s, 4), np.int32)
+    quad_verts[..., 0], quad_verts[..., 1], quad_verts[..., 2], quad_verts[..., 3] = a, b, b + s, a + s
+    quad_edges = np.empty((len(joined), s, 4), np.int32)
+    quad_edges[..., 0], quad_edges[..., 1] = a, long_index + side1
+    quad_edges[..., 2], quad_edges[..., 3] = a + s, long_index + side
+    corner_verts, corner_edges = [quad_verts.ravel()], [quad_edges.ravel()]
+    n_quads = len(joined) * s
+    cap_points = np.zeros(0, np.int64)
     if caps:
-        closed = lines.sizes > 1
-        head, tail = starts[:-1][closed], starts[1:][closed] - 1
-        back = (s - 1 - side)
-        corner_verts += [(head[:, None] * s + back).ravel(), (tail[:, None] * s + side).ravel()]
-        corner_edges += [(head[:, None] * s + (back - 1) % s).ravel(), (tail[:, None] * s + side).ravel()]
-        face_sizes.append(np.full(2 * len(head), s))
-    face_sizes = np.concatenate(face_sizes)
+        closed = sizes > 1
+        cap_points = starts[:-1][closed]
+        head = (cap_points * s).astype(np.int32)[:, None]
+        tail = ((starts[1:][closed] - 1) * s).astype(np.int32)[:, None]
+        back = s - 1 - side
+        corner_verts += [(head + back).ravel(), (tail + side).ravel()]
+        corner_edges += [(head + (back - 1) % s).ravel(), (tail + side).ravel()]
+    n_caps = 2 * len(cap_points)
+    face_starts = np.empty(n_quads + n_caps, np.int32)
+    face_starts[:n_quads] = np.arange(0, 4 * n_quads, 4, dtype=np.int32)
+    face_starts[n_quads:] = 4 * n_quads + np.arange(0, s * n_caps, s, dtype=np.int32)
     return TubeMesh(
-        positions=positions,
-        edges=edges.astype(np.int32),
-        corner_verts=np.concatenate(corner_verts).astype(np.int32),
-        corner_edges=np.concatenate(corner_edges).astype(np.int32),
-        face_starts=(np.cumsum(face_sizes) - face_sizes).astype(np.int32),
-        point_of_vertex=np.repeat(np.arange(n_points), s),
+        positions=positions.reshape(-1, 3),
+        edges=edges,
+        corner_verts=np.concatenate(corner_verts),
+        corner_edges=np.concatenate(corner_edges),
+        face_starts=face_starts,
+        vertices_per_point=s,
+        joined_before=_offsets(is_joined),
+        cap_points=cap_points,
     )
 
 
 def line_mesh(lines):
     """One vertex per point and an edge between consecutive points of a polyline."""
-    owner = np.repeat(np.arange(len(lines.sizes)), lines.sizes)
-    joined = np.flatnonzero(owner[:-1] == owner[1:])
+    is_joined = _joined(lines)
+    at = np.flatnonzero(is_joined).astype(np.int32)
+    empty = np.zeros(0, np.int32)
     return TubeMesh(
-        positions=lines.points.astype(np.float32),
-        edges=np.stack([joined, joined + 1], 1).astype(np.int32),
-        corner_verts=np.zeros(0, np.int32), corner_edges=np.zeros(0, np.int32),
-        face_starts=np.zeros(0, np.int32), point_of_vertex=np.arange(len(lines.points)),
+        positions=lines.points.astype(np.float32), edges=np.stack([at, at + 1], 1),
+        corner_verts=empty, corner_edges=empty, face_starts=empty, vertices_per_point=1,
+        joined_before=_offsets(is_joined), cap_points=np.zeros(0, np.int64),
     )
 
 

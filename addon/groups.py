@@ -115,20 +115,31 @@ def _collection(scene, name):
     return collection
 
 
-def _new_mesh(name, lines, point_attributes, options):
-    """A Mesh for `lines`: Geometry Nodes for big tube objects, numpy otherwise."""
-    sides = max(3, int(options.sides))
-    use_nodes = (not options.as_lines and options.method != "NUMPY"
-                 and (options.method == "GEOMETRY_NODES" or len(lines.points) * sides >= GN_MIN_VERTICES))
-    if use_nodes:
-        return attributes.mesh_from_curves(name, lines, point_attributes, sides=sides,
+def _use_nodes(n_points, options):
+    """Geometry Nodes for big tube objects (AUTO), numpy for small ones and lines."""
+    if options.as_lines or options.method == "NUMPY":
+        return False
+    return options.method == "GEOMETRY_NODES" or n_points * max(3, int(options.sides)) >= GN_MIN_VERTICES
+
+
+def _numpy_mesh(lines, options):
+    if options.as_lines:
+        return geometry.line_mesh(lines)
+    return geometry.tube_mesh(lines, max(3, int(options.sides)), options.caps)
+
+
+def _new_mesh(name, lines, point_attributes, options, built=None):
+    """A Mesh for `lines`: Geometry Nodes for big tube objects, numpy otherwise (`built`:
+    its numpy mesh when already made, e.g. as part of the whole group's)."""
+    if _use_nodes(len(lines.points), options):
+        return attributes.mesh_from_curves(name, lines, point_attributes, sides=max(3, int(options.sides)),
                                            caps=options.caps, scene=bpy.context.scene)
-    built = geometry.line_mesh(lines) if options.as_lines else geometry.tube_mesh(lines, sides, options.caps)
+    built = built or _numpy_mesh(lines, options)
     mesh = bpy.data.meshes.new(name)
     attributes.write_mesh(mesh, built.positions, built.corner_verts, built.face_starts,
                           edges=built.edges, corner_edges=built.corner_edges)
     for key, (values, kind) in point_attributes.items():
-        attributes.write(mesh, key, values[built.point_of_vertex], kind)
+        attributes.write(mesh, key, np.repeat(values, built.vertices_per_point), kind)
     return mesh
 
 
@@ -156,10 +167,19 @@ def build(scene, model, groups=None, options=None, variable="v"):
         key = {"GROUP": np.zeros(len(in_group), np.int64), "CELL": model.section_cell[in_group],
                "SECTION": in_group}[interaction]
         order = np.argsort(key, kind="stable")
-        lines, key = lines.take(in_group[order]), key[order]
+        sections, key = in_group[order], key[order]
+        if len(sections) < model.n_sections or (np.diff(sections) != 1).any():  # else all, in order
+            lines = lines.take(sections)
         bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True]) if len(key) else np.zeros(1, int)
         collection = _collection(scene, group.name)
         mean_of = geometry.group_sources(model, cells) if colour == "GROUP" else None
+        starts = lines.starts
+        # All objects small: one numpy mesh for the group, sliced per object (no per-object
+        # numpy passes); else each object on its own (Geometry Nodes for the big ones).
+        whole = None
+        if not any(_use_nodes(starts[stop] - starts[first], group_options)
+                   for first, stop in zip(bounds[:-1], bounds[1:])):
+            whole = _numpy_mesh(lines, group_options)
         for first, stop in zip(bounds[:-1], bounds[1:]):
             part = lines.slice(first, stop)
             if interaction == "GROUP":
@@ -170,13 +190,15 @@ def build(scene, model, groups=None, options=None, variable="v"):
                 full = f"{group.name} · {model.section_names[key[first]]}"
             point_attributes = {"cell": (part.cell, "INT"), "section": (part.point_section, "INT"),
                                 "segment": (part.segment, "INT")}
-            if mean_of is None:
+            if mean_of is None and group_options.blend and colour == "SEGMENT":
+                point_attributes[".nl_source"] = (part.blend_base, "INT")
+                point_attributes[".nl_blend_source"] = (part.blend_segment, "INT")
+                point_attributes[".nl_blend_weight"] = (part.blend_weight, "FLOAT")
+            elif mean_of is None and colour != "SEGMENT":  # SEGMENT: playback reads `segment`
                 point_attributes[".nl_source"] = (geometry.colour_sources(model, part, colour), "INT")
-                if group_options.blend and colour == "SEGMENT":
-                    point_attributes[".nl_blend_source"] = (part.blend_segment, "INT")
-                    point_attributes[".nl_blend_weight"] = (part.blend_weight, "FLOAT")
             name = object_name(full)
-            mesh = _new_mesh(name, part, point_attributes, group_options)
+            ready = whole.part(starts[first], starts[stop]) if whole is not None else None
+            mesh = _new_mesh(name, part, point_attributes, group_options, ready)
             mesh.materials.append(material)
             obj = bpy.data.objects.new(name, mesh)
             obj[playback.OBJECT_TAG] = True

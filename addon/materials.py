@@ -1,7 +1,16 @@
-"""One emissive material per group, recoloured in place when the palette or limits change.
+"""One material per group, recoloured in place when the palette or limits change.
 
     Attribute ─▶ Map Range (vmin..vmax, clamped) ─▶ ColorRamp (palette) ─┐
-        └──▶ v > -1e30 (0 for NaN) ─────────────────▶ Mix: no-data grey ─▶ Mix: static ─▶ Emission
+        └──▶ v > -1e30 (0 for NaN) ─────────────────▶ Mix: no-data grey ─▶ Mix: static ─┐
+                                          ┌── Emission (strength: brightness) ◀──────────┤
+          Output ◀─ Mix Shader (shading) ◀┤                                            │
+                                          └── Principled (base colour; emission) ◀─────┘
+
+Shading (`shading`): EMISSION glows in the palette's colours whatever the lights (what
+BlenderSpike does; the colours read exactly); PRINCIPLED is lit like any surface (shape
+and depth from the scene's lights, colours shaded); BOTH is lit and glows (Principled
+with its emission at `brightness`). Switching sets the Mix Shader's factor and one
+strength: no relinking, no rebuild.
 
 Nodes are found by name, so changing palette, limits, brightness or static colouring
 rewrites a few node values and never touches meshes. The palette comes from seaborn
@@ -14,7 +23,8 @@ TAG = "neuron_live_activity"          # custom property marking our materials
 STATIC_ATTRIBUTE = "nl_static_colour"  # per-vertex FLOAT_COLOR for colouring without a run
 NO_DATA = (0.18, 0.18, 0.18, 1.0)      # linear neutral grey for NaN (segments lacking the variable)
 DEFAULTS = {"palette": "coolwarm", "palette_start": 0.0, "palette_stop": 1.0, "vmin": -80.0,
-            "vmax": 40.0, "brightness": 1.0, "colour_by": "ACTIVITY"}
+            "vmax": 40.0, "brightness": 1.0, "colour_by": "ACTIVITY", "shading": "EMISSION"}
+SHADING = ("EMISSION", "PRINCIPLED", "BOTH")
 _NODES = ("NL Attribute", "NL Normalise", "NL Colormap", "NL Has data", "NL No data",
           "NL Static attribute", "NL Static", "NL Emission", "NL Output")
 
@@ -80,7 +90,9 @@ def _build_nodes(material, attribute):
     static = add("ShaderNodeMix", "NL Static", 4)
     static.data_type = "RGBA"
     emission = add("ShaderNodeEmission", "NL Emission", 5)
-    output = add("ShaderNodeOutputMaterial", "NL Output", 6)
+    principled = add("ShaderNodeBsdfPrincipled", "NL Principled", 5, -2)
+    shading = add("ShaderNodeMixShader", "NL Shading", 6)
+    output = add("ShaderNodeOutputMaterial", "NL Output", 7)
 
     fac, grey, coloured, mixed = _mix_sockets(no_data)
     links.new(attr.outputs["Fac"], normalise.inputs["Value"])
@@ -93,7 +105,11 @@ def _build_nodes(material, attribute):
     links.new(mixed, s_activity)
     links.new(static_attr.outputs["Color"], s_static)
     links.new(s_out, emission.inputs["Color"])
-    links.new(emission.outputs["Emission"], output.inputs["Surface"])
+    links.new(s_out, principled.inputs["Base Color"])
+    links.new(s_out, principled.inputs["Emission Color"])
+    links.new(emission.outputs["Emission"], shading.inputs[1])
+    links.new(principled.outputs["BSDF"], shading.inputs[2])
+    links.new(shading.outputs["Shader"], output.inputs["Surface"])
 
 
 def is_activity_material(material):
@@ -115,9 +131,14 @@ def set_ramp(color_ramp, ramp):
 
 
 def apply(material, *, palette, palette_start, palette_stop, vmin, vmax, brightness,
-          colour_by="ACTIVITY", attribute=None):
+          colour_by="ACTIVITY", shading="EMISSION", attribute=None):
     """Recolour `material` in place; returns the ramp (its `max_error` in sRGB levels)."""
+    if shading not in SHADING:
+        raise ValueError(f"shading: unknown mode {shading!r} (known: {', '.join(SHADING)})")
     nodes = material.node_tree.nodes
+    if "NL Shading" not in nodes:  # made before shading modes existed: rebuild its nodes once
+        _build_nodes(material, attribute or nodes["NL Attribute"].attribute_name)
+        nodes = material.node_tree.nodes
     ramp = ramp_for(palette, palette_start, palette_stop)
     set_ramp(nodes["NL Colormap"].color_ramp, ramp)
     normalise = nodes["NL Normalise"]
@@ -127,6 +148,8 @@ def apply(material, *, palette, palette_start, palette_stop, vmin, vmax, brightn
         nodes["NL Attribute"].attribute_name = attribute
     _mix_sockets(nodes["NL Static"])[0].default_value = 0.0 if colour_by == "ACTIVITY" else 1.0
     nodes["NL Emission"].inputs["Strength"].default_value = brightness
+    nodes["NL Shading"].inputs["Fac"].default_value = 0.0 if shading == "EMISSION" else 1.0
+    nodes["NL Principled"].inputs["Emission Strength"].default_value = brightness if shading == "BOTH" else 0.0
     # Workbench and the solid viewport show this flat colour (they never run node trees).
     material.diffuse_color = tuple(float(c) for c in ramp.evaluate(0.5))
     material["neuron_live_ramp_error"] = ramp.max_error

@@ -163,6 +163,75 @@ class NEURONLIVE_OT_colour_bar(bpy.types.Operator):
         return {"FINISHED"} if ok else {"CANCELLED"}
 
 
+class NEURONLIVE_OT_plot_spikes(bpy.types.Operator):
+    """Plot the last run's spike raster (NetCon sources, or the soma of cells without one) as an image and PNG"""
+    bl_idname = "neuron_live.plot_spikes"
+    bl_label = "Spike Raster"
+
+    def execute(self, context):
+        plot, ok = _report_errors(self, api.plot_spikes, scene=context.scene)
+        if ok:
+            self.report({"INFO"}, f"{len(plot.spikes['time'])} spikes in the image '{plot.image.name}' ({plot.path})")
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+# -- geometry (issue 5) ---------------------------------------------------------------------
+
+class NEURONLIVE_OT_build_mesh(bpy.types.Operator):
+    """Rebuild the cells' objects with the geometry settings and groups of the panel"""
+    bl_idname = "neuron_live.build_mesh"
+    bl_label = "Rebuild Mesh"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        objects, ok = _report_errors(self, api.build_mesh, scene=context.scene)
+        if ok:
+            vertices = sum(len(obj.data.vertices) for obj in objects)
+            self.report({"INFO"}, f"Built {len(objects)} object(s), {vertices:,} vertices")
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+class NEURONLIVE_OT_add_group(bpy.types.Operator):
+    """Add a cell group with its own objects and colour detail (Rebuild Mesh shows it)"""
+    bl_idname = "neuron_live.add_group"
+    bl_label = "Add Group"
+    bl_options = {"REGISTER", "UNDO"}
+
+    name: StringProperty(name="Name", default="", options={"SKIP_SAVE"})
+    cells: StringProperty(name="Cells", default="", options={"SKIP_SAVE"},
+                          description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
+
+    def execute(self, context):
+        _, ok = _report_errors(self, api.add_group, self.name or None, cells=self.cells, scene=context.scene)
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+class NEURONLIVE_OT_remove_group(bpy.types.Operator):
+    """Remove the selected cell group"""
+    bl_idname = "neuron_live.remove_group"
+    bl_label = "Remove Group"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: bpy.props.IntProperty(name="Index", default=-1, options={"SKIP_SAVE"},
+                                 description="Group to remove (-1: the selected one)")
+
+    def execute(self, context):
+        index = None if self.index < 0 else self.index
+        _, ok = _report_errors(self, api.remove_group, index, scene=context.scene)
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
+class NEURONLIVE_OT_frame_camera(bpy.types.Operator):
+    """Aim the scene camera at the cells, all of them in view"""
+    bl_idname = "neuron_live.frame_camera"
+    bl_label = "Frame Camera"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        _, ok = _report_errors(self, api.frame_camera, scene=context.scene)
+        return {"FINISHED"} if ok else {"CANCELLED"}
+
+
 CLASSES = (
     NEURONLIVE_OT_load_model,
     NEURONLIVE_OT_run,
@@ -171,4 +240,9 @@ CLASSES = (
     NEURONLIVE_OT_fit_limits,
     NEURONLIVE_OT_plot_traces,
     NEURONLIVE_OT_colour_bar,
+    NEURONLIVE_OT_plot_spikes,
+    NEURONLIVE_OT_build_mesh,
+    NEURONLIVE_OT_add_group,
+    NEURONLIVE_OT_remove_group,
+    NEURONLIVE_OT_frame_camera,
 )

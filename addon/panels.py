@@ -4,11 +4,19 @@ import bpy
 from .session import session
 
 
-class NEURONLIVE_PT_main(bpy.types.Panel):
-    bl_label = "NEURON Live"
+class _Sidebar:
+    """Where every NEURON Live panel lives: 3D View › Sidebar › NEURON."""
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "NEURON"
+
+
+class _SubPanel(_Sidebar):
+    bl_parent_id = "NEURONLIVE_PT_main"
+
+
+class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
+    bl_label = "NEURON Live"
 
     def draw(self, context):
         props = context.scene.neuron_live
@@ -50,13 +58,9 @@ def menu_import(self, context):
     self.layout.operator("neuron_live.load_model", text="NEURON model (.hoc/.py/.swc/.asc/.xml)")
 
 
-class NEURONLIVE_PT_colour(bpy.types.Panel):
+class NEURONLIVE_PT_colour(_SubPanel, bpy.types.Panel):
     """Palette, limits and static colouring; every change recolours the materials live."""
     bl_label = "Colour"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "NEURON"
-    bl_parent_id = "NEURONLIVE_PT_main"
 
     def draw(self, context):
         props = context.scene.neuron_live
@@ -71,12 +75,78 @@ class NEURONLIVE_PT_colour(bpy.types.Panel):
             row.prop(props, "vmin")
             row.prop(props, "vmax")
             layout.operator("neuron_live.fit_limits", icon="FULLSCREEN_EXIT")
-            layout.prop(props, "brightness")
         else:
             layout.prop(props, "static_palette")
         row = layout.row(align=True)
+        row.prop(props, "shading", text="")
+        row.prop(props, "brightness")
+        row = layout.row(align=True)
         row.operator("neuron_live.plot_traces", icon="GRAPH")
+        row.operator("neuron_live.plot_spikes", icon="SEQ_STRIP_DUPLICATE")
         row.operator("neuron_live.colour_bar", icon="COLOR")
+        row = layout.row(align=True)
+        row.prop(props, "show_netcons", icon="CURVES")
+        if props.show_netcons:
+            row.prop(props, "netcon_radius")
 
 
-CLASSES = (NEURONLIVE_PT_main, NEURONLIVE_PT_colour)
+# -- geometry (issue 5) ---------------------------------------------------------------------
+
+class NEURONLIVE_UL_groups(bpy.types.UIList):
+    """One row per cell group: name, cells, objects (interaction level), colour level."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
+        row = layout.row(align=True)
+        row.prop(item, "name", text="", emboss=False, icon="OUTLINER_COLLECTION")
+        row.prop(item, "cells", text="", icon="COMMUNITY")
+        row.prop(item, "interaction", text="")
+        row.prop(item, "colour_level", text="")
+
+
+class NEURONLIVE_PT_geometry(_SubPanel, bpy.types.Panel):
+    """Mesh options and cell groups; Rebuild Mesh applies them."""
+    bl_label = "Geometry"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        props = context.scene.neuron_live
+        layout = self.layout
+        layout.use_property_split, layout.use_property_decorate = True, False
+        col = layout.column(align=True)
+        col.prop(props, "as_lines")
+        if not props.as_lines:
+            col.prop(props, "sides")
+        col.prop(props, "segmentation")
+        col.prop(props, "smooth")
+        col = layout.column(align=True)
+        col.prop(props, "thickness")
+        col.prop(props, "homogeneity")
+        col.prop(props, "scale")
+        col = layout.column(heading="Options", align=True)
+        for key in ("caps", "soma_sphere", "center", "blend", "frame_camera", "dark_world"):
+            col.prop(props, key)
+        layout.prop(props, "frames_per_sample")
+        layout.use_property_split = False
+        layout.label(text="Groups (none: one group of every cell)")
+        row = layout.row()
+        row.template_list("NEURONLIVE_UL_groups", "", props, "groups", props, "groups_index", rows=3)
+        buttons = row.column(align=True)
+        buttons.operator("neuron_live.add_group", text="", icon="ADD")
+        buttons.operator("neuron_live.remove_group", text="", icon="REMOVE")
+        if 0 <= props.groups_index < len(props.groups):
+            group = props.groups[props.groups_index]
+            box = layout.box()
+            box.use_property_split = True
+            for key in ("cells", "interaction", "colour_level", "sides"):
+                box.prop(group, key)
+        row = layout.row(align=True)
+        row.operator("neuron_live.build_mesh", icon="MESH_DATA")
+        row.operator("neuron_live.frame_camera", icon="VIEW_CAMERA")
+
+
+CLASSES = (
+    NEURONLIVE_PT_main,
+    NEURONLIVE_PT_colour,
+    NEURONLIVE_UL_groups,
+    NEURONLIVE_PT_geometry,
+)

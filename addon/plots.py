@@ -1,5 +1,5 @@
-"""Plots beside the 3-D cells: traces from the frame cache and the colour bar, as PNGs
-that Blender shows as Images (Image Editor) and that refresh after each run.
+"""Plots beside the 3-D cells: traces from the frame cache, the spike raster and the colour
+bar, as PNGs that Blender shows as Images (Image Editor) and that refresh after each run.
 
 Drawn with matplotlib's Agg canvas on a `Figure` of our own (never pyplot: no global
 figure state, no GUI backend inside Blender) in seaborn's style; seaborn and matplotlib
@@ -72,6 +72,38 @@ def colour_bar(path, cmap, vmin, vmax, *, start=0.0, stop=1.0, label="", width=1
         fig.colorbar(mappable, cax=ax, orientation="vertical" if vertical else "horizontal", label=label)
         fig.savefig(path, dpi=dpi)
     return Plot(Path(path), (width, height), labels=[label])
+
+
+def spike_raster(path, times, rows, *, n_rows=None, row_labels=None, tstop=None, current_time=None,
+                 ylabel="cell", width=800, height=400, dpi=100):
+    """One tick per spike: time on x, the cell (row) on y; a vertical line at `current_time`.
+    `lines` holds the drawn (times, rows) exactly as matplotlib has them."""
+    import seaborn
+
+    times = np.asarray(times, dtype=np.float64)
+    rows = np.asarray(rows, dtype=np.float64)
+    n_rows = int(rows.max()) + 1 if n_rows is None and len(rows) else (n_rows or 1)
+    with seaborn.axes_style("ticks"), seaborn.plotting_context("notebook"):
+        fig = _figure(width, height, dpi)
+        ax = fig.add_subplot()
+        marker_size = max(2.0, min(12.0, 0.6 * height / max(n_rows, 1)))
+        ticks = ax.plot(times, rows, linestyle="none", marker="|", markersize=marker_size,
+                        markeredgewidth=1.2, color=seaborn.color_palette("deep")[0])
+        if current_time is not None:
+            ax.axvline(current_time, color="0.3", lw=1, ls="--")
+        ax.set_xlabel("t (ms)")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(n_rows - 0.5, -0.5)  # cell 0 on top, as in NEURON's raster plots
+        if tstop:
+            ax.set_xlim(0, tstop)
+        if row_labels is not None and n_rows <= 24:
+            ax.set_yticks(range(n_rows), [str(label) for label in row_labels][:n_rows], fontsize="x-small")
+        ax.set_title(f"{len(times)} spikes", fontsize="small")
+        seaborn.despine(fig=fig)
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+    return Plot(Path(path), (width, height), [(t.get_xdata(), t.get_ydata()) for t in ticks],
+                list(row_labels) if row_labels is not None else [])
 
 
 def default_path(filename):

@@ -60,6 +60,7 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     dark_world: BoolProperty(name="Dark world", default=True, description="A plain near-black world behind the cells")
     groups: CollectionProperty(type=NEURONLIVE_PG_group, name="Groups",
                                description="Cell groups with their own objects and colour detail (none: one group)")
+    groups_index: IntProperty(name="Group", default=0, min=0, description="The group selected in the list")
     # -- geometry (issue 5): add fields above this line
     def _colour_changed(self, context):  # recolour the materials in place (never the meshes)
         from .materials import on_colour_changed
@@ -90,6 +91,22 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     static_palette: StringProperty(name="Static palette", default="deep", update=_colour_changed,
                                    search=_palette_search, search_options={"SUGGESTION"},
                                    description="Qualitative palette for colouring by section type or name")
+    shading: bpy.props.EnumProperty(
+        name="Shading", update=_colour_changed, default="EMISSION",
+        description="How the cells' surface shows the colours",
+        items=(("EMISSION", "Emission", "Glow in the palette's colours whatever the lights (colours read exactly)"),
+               ("PRINCIPLED", "Principled", "A lit surface: shape and depth from the scene's lights"),
+               ("BOTH", "Both", "Lit and glowing: Principled with emission at the brightness")))
+
+    def _netcons_changed(self, context):  # build, rebuild or hide the NetCon curves
+        from .connections_view import on_toggle
+        on_toggle(self, context)
+
+    show_netcons: BoolProperty(name="NetCons", default=False, update=_netcons_changed,
+                               description="Draw the network's connections as thin curves, source to target "
+                               "(one object per cell group)")
+    netcon_radius: FloatProperty(name="Radius (µm)", default=1.0, min=0.001, soft_max=20.0,
+                                 update=_netcons_changed, description="Radius of the NetCon curves in µm")
     # -- colour (issue 6): add fields above this line
 
 

@@ -4,9 +4,12 @@ import bpy
 from . import cache_files, operators, panels, playback, preferences, properties
 from .session import pump, session, wait
 from . import file_handler  # drag-and-drop (issue 3)
+from . import job_cli  # `blender -b --command neuron_live` (issue 7; standard library only)
 
 CLASSES = (properties.NEURONLIVE_PG_group, *properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
            *file_handler.CLASSES)
+# Handles of our `--command` ids while enabled: registering an id twice makes it unusable.
+CLI_COMMANDS = []
 
 
 def register():
@@ -17,9 +20,12 @@ def register():
     playback.add_handlers()
     bpy.app.handlers.save_pre.append(cache_files.on_save_pre)
     preferences.apply_saved_paths()
+    CLI_COMMANDS.append(bpy.utils.register_cli_command("neuron_live", job_cli.blender_command))
 
 
 def unregister():
+    while CLI_COMMANDS:
+        bpy.utils.unregister_cli_command(CLI_COMMANDS.pop())
     if bpy.app.timers.is_registered(pump):
         bpy.app.timers.unregister(pump)
     if session.task is not None:  # stop work in flight; the module outlives a disable

@@ -1,55 +1,38 @@
-"""The main job, headless: model → simulation → animated .blend (+ a still and a trace plot).
+"""The main job, headless: model → simulation → out/<name>.blend, .mp4, PNG stills and plots.
 
-    python examples/demo.py examples/ball_and_stick.py --out out
+    python examples/demo.py examples/ball_and_stick.py --out out      (make demo)
+    python examples/demo.py --help
 
-Runs with the `bpy` module (Blender as a Python module); no display needed. Exit code 0
-on success, 1 with a one-line reason on failure.
+Runs with the `bpy` module (Blender as a Python module); no display needed. The same job
+runs inside a real Blender as `blender -b --command neuron_live MODEL [options]`. Exit
+code 0 on success, 1 with a one-line reason on failure.
 """
-import argparse
+import importlib.util
 import sys
-import time
+from importlib import import_module
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from headless import enable_from_source, isolate_profile  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+from headless import PACKAGE, enable_from_source, isolate_profile  # noqa: E402
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", type=Path, help="hoc, Python, SWC, ASC or MorphML file")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    parser.add_argument("--tstop", type=float, help="simulate to this time in ms (default: the model's)")
-    parser.add_argument("--frames-per-ms", type=float, default=2.0)
-    args = parser.parse_args(argv)
+def load_cli():
+    """The command line (standard library only), loaded before bpy so --help is instant."""
+    spec = importlib.util.spec_from_file_location("neuron_live_job_cli", REPO / "addon" / "job_cli.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    isolate_profile(out / ".blender-profile")
-    import bpy
 
-    started = time.perf_counter()
-    nl = enable_from_source()
-    bpy.ops.wm.read_homefile(use_empty=True)
-    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backups in out/
-    blend = out / f"{args.model.stem}.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))  # so the cache lands beside it
-
-    model = nl.load_model(str(args.model))
-    print(f"loaded {args.model.name}: {model.summary()}")
-    settings = {"frames_per_ms": args.frames_per_ms}
-    if args.tstop:
-        settings["tstop"] = args.tstop
-    cache = nl.run(on_progress=lambda task: print(f"\r  {task.message}  [{task.progress:4.0%}]",
-                                                  end="", flush=True), **settings)
-    print(f"\nsimulated {cache.meta['frames_done']} frames into {cache.folder.name}")
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-    print(f"wrote {blend} in {time.perf_counter() - started:.1f} s")
-    return 0
+def start_blender(args):
+    """Blender with its user folders in OUT/.blender-profile (reused: wheels install once),
+    NEURON Live enabled from this source tree; returns the job function."""
+    isolate_profile(args.out.resolve() / ".blender-profile")
+    import bpy  # noqa: F401  (after the profile is isolated)
+    enable_from_source()
+    return import_module(PACKAGE + ".addon.job").run_job
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # the job's contract: a one-line reason and exit code 1
-        print(f"neuron_live demo failed: {exc}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(load_cli().main(sys.argv[1:], prog="demo.py", prepare=start_blender))

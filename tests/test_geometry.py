@@ -109,6 +109,7 @@ def test_interaction_levels_and_names(nl, scene):
     model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"), build=False)
     objects = nl.build_mesh(groups=[dict(name="per section", interaction="SECTION")])
     assert len(objects) == model.n_sections
+    assert not any(o.data.validate(verbose=False) for o in objects), "slices of the group's mesh are clean"
     section = np.concatenate([attrs(nl, o, "section")[0] for o in objects])
     np.testing.assert_array_equal(np.unique(section), np.arange(model.n_sections))
     long_name = "a group name that is far too long for Blender's sixty-three byte object names ü"
@@ -222,3 +223,80 @@ def test_render_differs_at_rest_and_during_a_spike(nl, ran, tmp_path):
     lit = (pixels[0].sum(1) > 0.05) | (pixels[1].sum(1) > 0.05)
     assert lit.any(), "the camera sees the cell"
     assert np.abs(pixels[0][lit] - pixels[1][lit]).max() > 0.05, "the spike changes the colours"
+
+
+def test_blend_weights_run_from_centre_to_centre(nl, scene):
+    """Blending interpolates between the two segment centres around a point: a centre shows
+    its own segment, a point in a segment's first half blends from the previous segment."""
+    geometry = nl.addon.geometry
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"), build=False)  # dend: 15 segments
+    lines = geometry.polylines(model, geometry.GeometryOptions(blend=True, soma_sphere=False))
+    nseg = model.section_nseg[lines.point_section]
+    local = lines.segment - model.section_segment_start[:-1][lines.point_section]
+    u = lines.arc.astype(np.float64) * nseg - 0.5 - local  # -0.5 … 0.5 around the own centre
+    centre = np.abs(u) < 1e-5
+    assert centre.sum() >= model.n_segments - 1
+    value = lambda row: row[lines.blend_base] + (row[lines.blend_segment] - row[lines.blend_base]) * lines.blend_weight
+    row = np.random.default_rng(0).random(model.n_segments).astype(np.float32)
+    np.testing.assert_allclose(value(row)[centre], row[lines.segment[centre]], atol=1e-4)
+    first_half = (u < -1e-3) & (local > 0)
+    assert first_half.any()
+    np.testing.assert_array_equal(lines.blend_base[first_half], lines.segment[first_half] - 1)
+    np.testing.assert_array_equal(lines.blend_segment[first_half], lines.segment[first_half])
+
+
+def test_geometry_operators_match_the_functions(nl, scene):
+    api = nl.addon.api
+    model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"), build=False)
+    props = scene.neuron_live
+    props.sides, props.segmentation, props.frame_camera = SIDES, 0, False
+    assert bpy.types.NEURONLIVE_PT_geometry.bl_parent_id == "NEURONLIVE_PT_main"
+    assert hasattr(bpy.types, "NEURONLIVE_UL_groups")
+
+    # Groups: the operators and the functions add and remove the same entries.
+    assert bpy.ops.neuron_live.add_group(name="from operator", cells="0") == {"FINISHED"}
+    assert api.add_group("per section", cells=[0], interaction="SECTION", colour_level="SECTION") == 1
+    assert [(g.name, g.cells, g.interaction, g.colour_level) for g in props.groups] == [
+        ("from operator", "0", "AUTO", "AUTO"), ("per section", "0", "SECTION", "SECTION")]
+    with pytest.raises(ValueError, match="cells 0-0"):
+        api.add_group("bad", cells="7")
+    with pytest.raises(RuntimeError, match="cells 0-0"):  # the operator's error report (bpy module)
+        bpy.ops.neuron_live.add_group(name="bad", cells="7")
+    assert len(props.groups) == 2, "a bad cell range adds nothing"
+    props.groups_index = 0
+    assert bpy.ops.neuron_live.remove_group() == {"FINISHED"}
+    assert [g.name for g in props.groups] == ["per section"] and props.groups_index == 0
+
+    # Rebuild Mesh: the operator builds what build_mesh builds, with the panel's settings.
+    def built():
+        objects = nl.addon.playback.cell_objects(scene)
+        return sorted((o["neuron_live_name"], len(o.data.vertices), len(o.data.polygons)) for o in objects)
+    objects = api.build_mesh()
+    assert len(objects) == model.n_sections
+    by_function = built()
+    assert bpy.ops.neuron_live.build_mesh() == {"FINISHED"}
+    assert built() == by_function
+    assert sum(n for _, n, _ in by_function) % SIDES == 0, "rings of `sides` vertices"
+    api.remove_group(0)
+    with pytest.raises(IndexError):
+        api.remove_group(0)
+    with pytest.raises(RuntimeError, match="No group 0"):
+        bpy.ops.neuron_live.remove_group()
+    assert bpy.ops.neuron_live.build_mesh() == {"FINISHED"}
+    [obj] = nl.addon.playback.cell_objects(scene)
+    assert built()[0][1:] == (sum(n for _, n, _ in by_function), sum(f for _, _, f in by_function)), \
+        "one group of every cell: the same mesh in one object"
+
+    # Frame Camera: the operator aims the camera where the function does.
+    camera = api.frame_camera()
+    where = np.array(camera.location)
+    co = positions(nl, obj)
+    assert (np.array(camera.data.clip_start) < np.linalg.norm(co - where, axis=1)).all()
+    camera.location = (50.0, 50.0, 50.0)
+    assert bpy.ops.neuron_live.frame_camera() == {"FINISHED"}
+    np.testing.assert_allclose(np.array(scene.camera.location), where, rtol=1e-6)
+    nl.addon.groups.remove_cells(scene)
+    with pytest.raises(RuntimeError, match="No cells"):
+        api.frame_camera()
+    with pytest.raises(RuntimeError, match="No cells"):
+        bpy.ops.neuron_live.frame_camera()

@@ -1,0 +1,170 @@
+"""The main job's command line, shared by examples/demo.py (Blender as a Python module) and
+`blender -b --command neuron_live …` (registered in registration.py).
+
+Standard library only, and no package-relative import at the top: demo.py loads this file
+by path before `import bpy`, so `--help` and bad arguments answer at once.
+"""
+import argparse
+import contextlib
+import ctypes
+import os
+import sys
+import time
+from pathlib import Path
+
+ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
+
+
+def parser(prog=None):
+    p = argparse.ArgumentParser(
+        prog=prog, description="Simulate a NEURON model and write OUT/<name>.blend (the animated cells, "
+        "their frame cache beside it), <name>.mp4, PNG stills at rest and at the peak of activity, "
+        "a trace plot and a colour bar. Exit code 0 on success, 1 (with the reason) on failure.")
+    p.add_argument("model", type=Path, help="the model: a .hoc, .py, .swc, .asc or MorphML .xml file")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    p.add_argument("--tstop", type=float, help="simulate to this time in ms (default: the model's own)")
+    p.add_argument("--frames-per-ms", type=float, help="cache samples per ms of simulated time (default: 2)")
+    p.add_argument("--engine", type=str.upper, choices=ENGINES, default="CYCLES",
+                   help="render engine (default: CYCLES, on the CPU; WORKBENCH shows the shape only)")
+    p.add_argument("--resolution", type=_resolution, default=(640, 360), metavar="WxH",
+                   help="image size, even numbers for H.264 (default: 640x360)")
+    p.add_argument("--fps", type=int, default=24, help="movie frames per second (default: 24)")
+    p.add_argument("--frames", type=_frame_range, metavar="FIRST-LAST",
+                   help="render only these scene frames (default: every simulated frame)")
+    p.add_argument("--samples", type=int, default=16, help="Cycles/EEVEE samples per pixel (default: 16)")
+    p.add_argument("--palette", help="seaborn/matplotlib palette, e.g. rocket, mako, icefire (default: the add-on's)")
+    p.add_argument("--no-video", dest="video", action="store_false", help="skip the movie: stills and plots only")
+    p.add_argument("--keep-frames", action="store_true", help="keep the movie's PNG frames in OUT/<name>_frames")
+    p.add_argument("--verbose", action="store_true",
+                   help="show Blender's and NEURON's own output here (default: written to OUT/<name>.log)")
+    return p
+
+
+def _resolution(text):
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (e.g. 640x360)") from None
+    return width, height
+
+
+def _frame_range(text):
+    try:
+        first, last = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST (e.g. 1-40)") from None
+    return first, last
+
+
+def job_options(args):
+    """Parsed arguments → run_job keywords."""
+    return dict(tstop=args.tstop, frames_per_ms=args.frames_per_ms, engine=args.engine,
+                resolution=args.resolution, fps=args.fps, frame_range=args.frames, samples=args.samples,
+                palette=args.palette, video=args.video, keep_frames=args.keep_frames)
+
+
+class ProgressBar:
+    """A one-line bar redrawn in place on a terminal; one line per stage elsewhere (logs, CI)."""
+
+    def __init__(self, stream, width=28):
+        self.stream, self.width, self.stage = stream, width, None
+        self.tty = stream.isatty()
+
+    def __call__(self, stage, fraction, message=""):
+        filled = int(round(fraction * self.width))
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%}  {stage:<8} {message}"
+        if self.tty:
+            self.stream.write("\r" + line[:110].ljust(110))
+        elif stage != self.stage:
+            self.stream.write(line + "\n")
+        self.stage = stage
+        self.stream.flush()
+
+    def close(self):
+        if self.tty and self.stage:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _flush_c_stdio():
+    """Blender and NEURON write through C's stdio: flush it before file descriptors move."""
+    if os.name == "posix":
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def output_to(log_path):
+    """Send everything written to file descriptors 1 and 2 (Blender's and NEURON's C output
+    included) to `log_path`; yields a stream on the original stderr for the progress bar."""
+    sys.stdout.flush(), sys.stderr.flush(), _flush_c_stdio()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(2), "w")
+    with open(log_path, "wb") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush(), sys.stderr.flush(), _flush_c_stdio()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0]), os.close(saved[1])
+            terminal.close()
+
+
+def one_line(exc):
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 400 else text[:397] + "..."
+
+
+def main(argv, *, prog, prepare):
+    """Parse `argv`, call `prepare(args)` (it starts Blender and returns `run_job`), run the
+    job with a progress bar and list what it wrote. Returns the exit code: 0, or 1 with a
+    one-line reason on stderr (2 for bad arguments, as argparse does)."""
+    try:
+        args = parser(prog).parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2): argparse has said why
+        return exit_.code or 0
+    if not args.model.is_file():  # before starting Blender: a typo should answer at once
+        print(f"{prog}: failed: {args.model.resolve()}: no such model file", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    out = args.out.resolve()
+    log = out / f"{args.model.stem}.log"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            terminal = sys.stderr if args.verbose else stack.enter_context(output_to(log))
+            bar = ProgressBar(terminal)
+            stack.callback(bar.close)
+            run_job = prepare(args)
+            result = run_job(args.model, out, on_progress=bar, **job_options(args))
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the command's contract: a one-line reason and exit code 1
+        where = "" if args.verbose or not log.is_file() else f" (full output: {log})"
+        print(f"{prog}: failed: {one_line(exc)}{where}", file=sys.stderr)
+        return 1
+    report(result, time.perf_counter() - started)
+    return 0
+
+
+def blender_command(argv):
+    """`blender -b --command neuron_live MODEL [options]` (registered by registration.py):
+    NEURON Live is already enabled in that Blender, so the job just runs."""
+    def prepare(_args):
+        from importlib import import_module
+        return import_module(".job", __package__).run_job
+    return main(argv, prog="blender --command neuron_live", prepare=prepare)
+
+
+def report(result, seconds):
+    for path in result.files():
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    print(f"      {result.cache} (frame cache, beside the .blend)")
+    frames = result.frames[1] - result.frames[0] + 1
+    render = result.timings.get("render")
+    per_frame = f", render {render / frames * 1000:.0f} ms/frame" if render and result.video else ""
+    stages = ", ".join(f"{stage} {t:.1f}" for stage, t in result.timings.items())
+    print(f"done in {seconds:.1f} s ({stages} s{per_frame})")
