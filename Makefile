@@ -48,7 +48,7 @@ demo: wheels
 	$(VENVS)/$(DEMO_VENV)/bin/python examples/demo.py examples/ball_and_stick.py --out out
 
 bench: wheels
-	$(VENVS)/$(DEMO_VENV)/bin/python tools/bench.py
+	$(VENVS)/$(DEMO_VENV)/bin/python tools/bench.py --out out/bench.tsv
 
 clean:
 	rm -rf dist out build

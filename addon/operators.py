@@ -10,13 +10,17 @@ from ..model_loaders.load import SUFFIXES
 FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES))
 
 
-def _report_errors(operator, fn, *args, **kwargs):
-    """Run `fn`; turn any failure into a Blender error report instead of a traceback."""
+def _call(operator, fn, *args, info=None, **kwargs):
+    """Run `fn` for an operator: report `info(result)`, or the failure as a Blender error
+    report instead of a traceback. Returns the operator's result set."""
     try:
-        return fn(*args, **kwargs), True
+        result = fn(*args, **kwargs)
     except Exception as exc:  # shown to the user, never swallowed
         operator.report({"ERROR"}, str(exc))
-        return None, False
+        return {"CANCELLED"}
+    if info is not None:
+        operator.report({"INFO"}, info(result))
+    return {"FINISHED"}
 
 
 class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
@@ -80,8 +84,7 @@ class NEURONLIVE_OT_run(bpy.types.Operator):
                                    description="Continue the last run to the new tstop instead of starting at 0")
 
     def execute(self, context):
-        _, ok = _report_errors(self, api.run, scene=context.scene, wait_done=False, extend=self.extend)
-        if not ok:
+        if _call(self, api.run, scene=context.scene, wait_done=False, extend=self.extend) != {"FINISHED"}:
             return {"CANCELLED"}
         # Stay modal to catch Esc where there is a window (not in the bpy module).
         if context.window and context.window_manager.modal_handler_add(self):
@@ -113,10 +116,8 @@ class NEURONLIVE_OT_install_neuron(bpy.types.Operator):
     bl_label = "Install NEURON"
 
     def execute(self, context):
-        _, ok = _report_errors(self, api.install_neuron, wait_done=False)
-        if ok:
-            self.report({"INFO"}, "Installing NEURON… (progress in the status bar)")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.install_neuron, wait_done=False,
+                     info=lambda _task: "Installing NEURON… (progress in the status bar)")
 
 
 class NEURONLIVE_OT_fit_limits(bpy.types.Operator):
@@ -129,10 +130,8 @@ class NEURONLIVE_OT_fit_limits(bpy.types.Operator):
                                    description="Use the 2nd and 98th percentiles, ignoring outliers")
 
     def execute(self, context):
-        limits, ok = _report_errors(self, api.fit_limits, scene=context.scene, robust=self.robust)
-        if ok:
-            self.report({"INFO"}, f"Colour limits {limits[0]:.4g} to {limits[1]:.4g}")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.fit_limits, scene=context.scene, robust=self.robust,
+                     info=lambda limits: f"Colour limits {limits[0]:.4g} to {limits[1]:.4g}")
 
 
 class NEURONLIVE_OT_plot_traces(bpy.types.Operator):
@@ -145,10 +144,9 @@ class NEURONLIVE_OT_plot_traces(bpy.types.Operator):
 
     def execute(self, context):
         names = [n.strip() for n in self.sections.split(",") if n.strip()] or None
-        plot, ok = _report_errors(self, api.plot_traces, sections=names, scene=context.scene)
-        if ok:
-            self.report({"INFO"}, f"Traces of {', '.join(plot.labels)} in the image '{plot.image.name}' ({plot.path})")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.plot_traces, sections=names, scene=context.scene,
+                     info=lambda plot: f"Traces of {', '.join(plot.labels)} in the image "
+                                       f"'{plot.image.name}' ({plot.path})")
 
 
 class NEURONLIVE_OT_colour_bar(bpy.types.Operator):
@@ -157,10 +155,8 @@ class NEURONLIVE_OT_colour_bar(bpy.types.Operator):
     bl_label = "Colour Bar"
 
     def execute(self, context):
-        plot, ok = _report_errors(self, api.colour_bar, scene=context.scene)
-        if ok:
-            self.report({"INFO"}, f"Colour bar in the image '{plot.image.name}' ({plot.path})")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.colour_bar, scene=context.scene,
+                     info=lambda plot: f"Colour bar in the image '{plot.image.name}' ({plot.path})")
 
 
 class NEURONLIVE_OT_plot_spikes(bpy.types.Operator):
@@ -169,10 +165,9 @@ class NEURONLIVE_OT_plot_spikes(bpy.types.Operator):
     bl_label = "Spike Raster"
 
     def execute(self, context):
-        plot, ok = _report_errors(self, api.plot_spikes, scene=context.scene)
-        if ok:
-            self.report({"INFO"}, f"{len(plot.spikes['time'])} spikes in the image '{plot.image.name}' ({plot.path})")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.plot_spikes, scene=context.scene,
+                     info=lambda plot: f"{len(plot.spikes['time'])} spikes in the image "
+                                       f"'{plot.image.name}' ({plot.path})")
 
 
 # -- geometry (issue 5) ---------------------------------------------------------------------
@@ -184,11 +179,9 @@ class NEURONLIVE_OT_build_mesh(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        objects, ok = _report_errors(self, api.build_mesh, scene=context.scene)
-        if ok:
-            vertices = sum(len(obj.data.vertices) for obj in objects)
-            self.report({"INFO"}, f"Built {len(objects)} object(s), {vertices:,} vertices")
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.build_mesh, scene=context.scene,
+                     info=lambda objects: f"Built {len(objects)} object(s), "
+                                          f"{sum(len(obj.data.vertices) for obj in objects):,} vertices")
 
 
 class NEURONLIVE_OT_add_group(bpy.types.Operator):
@@ -202,8 +195,7 @@ class NEURONLIVE_OT_add_group(bpy.types.Operator):
                           description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
 
     def execute(self, context):
-        _, ok = _report_errors(self, api.add_group, self.name or None, cells=self.cells, scene=context.scene)
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.add_group, self.name or None, cells=self.cells, scene=context.scene)
 
 
 class NEURONLIVE_OT_remove_group(bpy.types.Operator):
@@ -217,8 +209,7 @@ class NEURONLIVE_OT_remove_group(bpy.types.Operator):
 
     def execute(self, context):
         index = None if self.index < 0 else self.index
-        _, ok = _report_errors(self, api.remove_group, index, scene=context.scene)
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.remove_group, index, scene=context.scene)
 
 
 class NEURONLIVE_OT_frame_camera(bpy.types.Operator):
@@ -228,8 +219,7 @@ class NEURONLIVE_OT_frame_camera(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        _, ok = _report_errors(self, api.frame_camera, scene=context.scene)
-        return {"FINISHED"} if ok else {"CANCELLED"}
+        return _call(self, api.frame_camera, scene=context.scene)
 
 
 CLASSES = (

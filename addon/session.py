@@ -102,11 +102,17 @@ def wait(task, timeout=None, on_progress=None):
 
 
 def _progress_reporter(worker, settings, first_frame):
-    """Progress events with simulated ms, ms per wall second and the time left."""
+    """Progress events with simulated ms, ms per wall second and the time left, at most
+    every 50 ms: a small model samples thousands of frames a second."""
     started = time.monotonic()
+    posted = [0.0]
 
     def progress(t, frame):
-        elapsed = time.monotonic() - started
+        now = time.monotonic()
+        if now - posted[0] < 0.05 and frame < settings.n_frames - 1:
+            return
+        posted[0] = now
+        elapsed = now - started
         done = frame + 1 - first_frame
         rate = (done / settings.frames_per_ms) / elapsed if elapsed > 0 else 0.0
         left = (settings.n_frames - frame - 1) / settings.frames_per_ms / rate if rate else 0.0

@@ -257,6 +257,7 @@ def main():
     simulation_rows(nl, session, row, model_file)
 
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("\n".join("\t".join(map(str, r)) for r in rows) + "\n")
 
 

@@ -25,8 +25,8 @@ def isolate_profile(folder):
 
 def enable_from_source():
     """Enable NEURON Live from this repository; returns its package (the scripting API)."""
-    import addon_utils
     import bpy
+    import addon_utils  # importable only once bpy is
 
     repo = Path(bpy.utils.user_resource("EXTENSIONS", path="user_default", create=True))
     link = repo / "neuron_live"
