@@ -6,6 +6,7 @@ and errors name the file and line that failed.
 """
 import contextlib
 import io
+import itertools
 import os
 import re
 import runpy
@@ -92,6 +93,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         sec = stimulus.add_soma_clamp(h, clamp)
         if sec is not None:
             notes.append(f"IClamp {clamp.amp:g} nA at {sec.name()}(0.5) from {clamp.delay:g} ms for {clamp.dur:g} ms")
+    _next_load()
     model = extract_model(h, path, layout=layout)
     if model.n_sections == 0:
         raise MenuOnlyModel(path, menu_actions(path))
@@ -139,7 +141,23 @@ def _statement(h, code, language, namespace, path, when):
         raise ModelLoadError(f"{path}: the {when} statement failed: {type(exc).__name__}: {exc}") from exc
 
 
+_loads = itertools.count(1)
+_current_load = 0
+
+
+def current_load():
+    """Which load NEURON's sections belong to: changes with every load or clear, so
+    anything cached from the sections (the engine's pointers) knows when it went stale."""
+    return _current_load
+
+
+def _next_load():
+    global _current_load
+    _current_load = next(_loads)
+
+
 def _clear(h):
+    _next_load()
     retire_netcons(h)  # hoc variables may keep an earlier model's NetCons alive
     for sec in list(h.allsec()):
         h.delete_section(sec=sec)

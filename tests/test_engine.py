@@ -145,3 +145,14 @@ def test_nan_in_the_state_stops_with_a_message_and_keeps_frames(nl, scene, tmp_p
     assert cache.meta["error"] and not cache.meta["complete"] and cache.frames_done >= 2
     assert np.isfinite(cache.frames[:cache.frames_done]).all()
     assert "Simulation failed" in scene.neuron_live.status
+
+
+def test_changed_nseg_after_a_run_asks_to_reload(nl, scene):
+    """Reruns reuse the segment pointers, but never across a changed segment count."""
+    from neuron import h
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    nl.run(tstop=2)
+    dend = next(sec for sec in h.allsec() if sec.name().endswith("dend"))
+    dend.nseg = 21
+    with pytest.raises(nl.addon.engine.SimulationError, match="reload it"):
+        nl.run(tstop=2)
