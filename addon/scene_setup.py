@@ -26,6 +26,11 @@ def bounds(objects):
     return np.min(lows, axis=0), np.max(highs, axis=0)
 
 
+# Looking along the axis where the cells are thinnest, tilted a little so depth still reads:
+# a cell flat in the XY plane (most 2-D models) is seen from above, not edge-on.
+VIEW_DIRECTIONS = (np.array([1.0, 0.0, 0.35]), np.array([0.0, -1.0, 0.35]), np.array([0.0, -0.35, 1.0]))
+
+
 def frame_camera(scene, objects, *, margin=1.1):
     """Point the scene camera (created when missing) at the cells, all of them in view."""
     box = bounds(objects)
@@ -42,8 +47,8 @@ def frame_camera(scene, objects, *, margin=1.1):
         scene.camera = camera
     fov = min(camera.data.angle_x, camera.data.angle_y) if camera.data.type == "PERSP" else math.radians(40)
     distance = radius * margin / math.sin(fov / 2)
-    direction = np.array([0.0, -1.0, 0.35])
-    direction /= np.linalg.norm(direction)
+    direction = VIEW_DIRECTIONS[int(np.argmin(high - low))]  # face the cells' widest side
+    direction = direction / np.linalg.norm(direction)
     camera.location = tuple(centre + direction * distance)
     camera.rotation_mode = "XYZ"
     camera.rotation_euler = (math.atan2(math.hypot(direction[0], direction[1]), direction[2]), 0.0,
