@@ -11,6 +11,7 @@ _API_NAMES = (
     "neuron_status", "install_neuron", "use_existing_neuron", "frame_values", "set_colormap",
     "fit_limits", "colour_by", "plot_traces", "colour_bar", "plot_spikes", "spike_times",
     "refresh_plots", "show_connections", "run_job", "add_group", "remove_group", "frame_camera",
+    "show_legend",
 )
 
 

@@ -629,3 +629,19 @@ def show_connections(show=True, *, radius=None, scene=None):
 
 # -- the headless main job (issue 7) -------------------------------------------------------
 from .job import JobResult, run_job  # noqa: E402,F401  (job.py uses this module's functions)
+
+
+# -- in-scene colour legend (issue 6) ------------------------------------------------------
+
+def show_legend(visible=True, *, scene=None):
+    """Show the colour bar (palette, limits, unit label) on a small emissive plane in the
+    bottom-right corner of the scene camera's view (a camera is made and framed when there
+    is none), so it renders with the animation; it follows later palette/limit changes and
+    runs. `visible=False` hides it. Returns the legend object (None if never shown)."""
+    from . import legend
+
+    scene = _scene(scene)
+    obj = legend.show_legend(scene, visible)
+    with legend.quiet():
+        scene.neuron_live.show_legend = bool(visible)
+    return obj

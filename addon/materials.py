@@ -191,6 +191,8 @@ def refresh_all(scene, attribute=None):
     found = activity_materials()
     for material in found:
         apply(material, attribute=attribute, **settings)
+    from . import legend
+    legend.refresh(scene)  # issue 6: a shown in-scene legend follows the palette and limits
     return found
 
 

@@ -88,6 +88,7 @@ class NEURONLIVE_PT_colour(_SubPanel, bpy.types.Panel):
         row.prop(props, "show_netcons", icon="CURVES")
         if props.show_netcons:
             row.prop(props, "netcon_radius")
+        layout.prop(props, "show_legend", icon="IMAGE_RGB")
 
 
 # -- geometry (issue 5) ---------------------------------------------------------------------

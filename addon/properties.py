@@ -107,6 +107,13 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                                "(one object per cell group)")
     netcon_radius: FloatProperty(name="Radius (µm)", default=1.0, min=0.001, soft_max=20.0,
                                  update=_netcons_changed, description="Radius of the NetCon curves in µm")
+    def _legend_changed(self, context):  # show or hide the in-scene colour legend
+        from .legend import on_toggle
+        on_toggle(self, context)
+
+    show_legend: BoolProperty(name="Legend in render", default=False, update=_legend_changed,
+                              description="Show the colour bar (palette, limits, unit) in a corner of the "
+                              "camera's view, so it renders with the animation")
     # -- colour (issue 6): add fields above this line
 
 

@@ -5,6 +5,7 @@ from . import cache_files, operators, panels, playback, preferences, properties
 from .session import pump, session, wait
 from . import file_handler  # drag-and-drop (issue 3)
 from . import job_cli  # `blender -b --command neuron_live` (issue 7; standard library only)
+from . import legend  # in-scene colour legend (issue 6; bpy only)
 
 CLASSES = (properties.NEURONLIVE_PG_group, *properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
            *file_handler.CLASSES)
@@ -18,6 +19,7 @@ def register():
     properties.register_properties()
     bpy.types.TOPBAR_MT_file_import.append(panels.menu_import)
     playback.add_handlers()
+    legend.add_handlers()  # issue 6: the in-scene legend follows the render's camera/aspect
     bpy.app.handlers.save_pre.append(cache_files.on_save_pre)
     preferences.apply_saved_paths()
     CLI_COMMANDS.append(bpy.utils.register_cli_command("neuron_live", job_cli.blender_command))
@@ -37,6 +39,7 @@ def unregister():
             print(f"NEURON Live: {task.label} ended with {exc!r}")
         session.task = None
     playback.remove_handlers()
+    legend.remove_handlers()
     while cache_files.on_save_pre in bpy.app.handlers.save_pre:
         bpy.app.handlers.save_pre.remove(cache_files.on_save_pre)
     bpy.types.TOPBAR_MT_file_import.remove(panels.menu_import)

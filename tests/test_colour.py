@@ -259,3 +259,78 @@ def test_operators_call_the_same_functions(nl, ran, tmp_path):
     assert "NEURON Live colour bar" in bpy.data.images
     with pytest.raises(RuntimeError, match="No section named 'apical'"):
         bpy.ops.neuron_live.plot_traces(sections="apical")  # reported as an error, not a traceback
+
+
+def render_frame(scene, path, size):
+    """A Cycles render (CPU, 1 sample at each pixel's centre, Standard view) of the scene
+    camera; its pixels in sRGB 0..1, bottom row first (Blender's order)."""
+    render = scene.render
+    render.engine = "CYCLES"
+    scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", 1, False
+    scene.cycles.filter_width = 0.01  # no blending across the bar's edges
+    render.resolution_x, render.resolution_y = size
+    render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    render.image_settings.file_format = "PNG"
+    render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    image = bpy.data.images.load(str(path))
+    pixels = np.array(image.pixels[:]).reshape(size[1], size[0], 4)[..., :3]
+    bpy.data.images.remove(image)
+    return pixels
+
+
+def test_legend_renders_in_the_camera_corner(nl, ran, tmp_path):
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    scene = bpy.context.scene
+    nl.set_colormap("coolwarm", vmin=-1, vmax=2, start=0, stop=1)
+    scene.camera = None  # the legend makes (frames) one
+    obj = nl.show_legend(True)
+    assert scene.camera is not None and obj.parent == scene.camera and scene.neuron_live.show_legend
+
+    def counts():
+        return len(bpy.data.objects), len(bpy.data.meshes), len(bpy.data.materials), \
+            sum(image.type != "RENDER_RESULT" for image in bpy.data.images)
+
+    before = counts()
+    assert nl.show_legend(True) == obj and counts() == before, "shown again: the same object, nothing new"
+
+    for size in ((300, 100), (54, 96), (64, 64)):  # in frame, in front of the cells, at any aspect
+        scene.render.resolution_x, scene.render.resolution_y = size
+        nl.show_legend(True)
+        bpy.context.view_layer.update()
+        seen = np.array([world_to_camera_view(scene, scene.camera, obj.matrix_world @ Vector(v.co))
+                         for v in obj.data.vertices])
+        x, y, depth = seen.T
+        assert (x > 0).all() and (x < 1).all() and (y > 0).all() and (y < 0.5).all(), (size, seen)
+        assert x.mean() >= 0.5 and (depth > scene.camera.data.clip_start).all(), (size, seen)
+
+    image = obj.data.materials[0].node_tree.nodes["NL Legend image"].image
+    pointer, pixels = image.as_pointer(), np.array(image.pixels[:])
+    nl.set_colormap("mako")  # the legend follows: the same image, reloaded
+    assert image.as_pointer() == bpy.data.images["NEURON Live legend"].as_pointer() == pointer
+    assert np.abs(np.array(image.pixels[:]) - pixels).max() > 0.1
+    nl.set_colormap("coolwarm")
+
+    size = (192, 108)
+    shown = render_frame(scene, tmp_path / "shown.png", size)
+    assert nl.show_legend(False) == obj and obj.hide_render and not scene.neuron_live.show_legend
+    hidden = render_frame(scene, tmp_path / "hidden.png", size)
+    assert counts() == before
+    corner = np.zeros(size[::-1], dtype=bool)
+    corner[:size[1] // 2, size[0] // 2:] = True  # bottom right
+    np.testing.assert_array_equal(shown[~corner], hidden[~corner], "the rest of the frame is unaffected")
+    assert np.abs(shown[corner] - hidden[corner]).max() > 0.5
+    # The bar's extreme colours: one rendered pixel spans ~1.4 % of the 73-pixel-wide bar, so
+    # the end pixel may sit up to 2 % into the palette (coolwarm moves 10-17 levels there).
+    for end, inside in ((0.0, 0.02), (1.0, 0.98)):
+        colour, near = to_srgb(seaborn_linear("coolwarm", [end, inside]))
+        nearest = np.abs(shown[corner] - colour).max(axis=1).min()
+        assert nearest < np.abs(colour - near).max() + 4 / 255, (end, nearest)
+    scene.neuron_live.show_legend = True  # the panel's toggle
+    assert not obj.hide_render and counts() == before
+    scene.neuron_live.show_legend = False
+    assert obj.hide_render
