@@ -339,7 +339,7 @@ def set_colormap(palette=None, *, vmin=None, vmax=None, start=None, stop=None, b
     colormaps.colormap(palette)  # raises before anything changes
     if shading is not None and shading not in materials.SHADING:
         raise ValueError(f"shading: unknown mode {shading!r} (known: {', '.join(materials.SHADING)})")
-    with materials.batch():
+    with materials.batch:
         props.palette = palette
         for key, value in (("vmin", vmin), ("vmax", vmax), ("palette_start", start),
                            ("palette_stop", stop), ("brightness", brightness), ("shading", shading)):
@@ -380,7 +380,7 @@ def colour_by(mode="SECTION_TYPE", *, palette=None, scene=None):
     if palette is not None:
         from . import colormaps
         colormaps.colormap(palette)
-    with materials.batch():
+    with materials.batch:
         props.colour_by = mode
         if palette is not None:
             props.static_palette = palette
@@ -604,12 +604,12 @@ def show_connections(show=True, *, radius=None, scene=None):
     scene = _scene(scene)
     props = scene.neuron_live
     if radius is not None:
-        with connections_view.quiet():
+        with connections_view.quiet:
             props.netcon_radius = radius
     if not show:
         connections_view.set_visible(scene, False)
         if props.show_netcons:
-            with connections_view.quiet():
+            with connections_view.quiet:
                 props.show_netcons = False
         return connections_view.netcon_objects(scene)
     model = session.model
@@ -622,7 +622,7 @@ def show_connections(show=True, *, radius=None, scene=None):
     note = f" ({skipped} without a place in space: artificial cells, recorders)" if skipped else ""
     props.status = f"{drawn} of {model.n_netcons} NetCons drawn{note}"
     if not props.show_netcons:
-        with connections_view.quiet():  # no update callback re-entering this function
+        with connections_view.quiet:  # no update callback re-entering this function
             props.show_netcons = True
     return objects
 
@@ -642,6 +642,6 @@ def show_legend(visible=True, *, scene=None):
 
     scene = _scene(scene)
     obj = legend.show_legend(scene, visible)
-    with legend.quiet():
+    with legend.quiet:
         scene.neuron_live.show_legend = bool(visible)
     return obj

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from .guard import Guard
+
 TAG = "neuron_live_netcons"
 COLLECTION = "NEURON Live · NetCons"
 MATERIAL = "NEURON Live NetCons"
@@ -154,29 +156,19 @@ def set_visible(scene, visible):
         obj.hide_viewport = obj.hide_render = not visible
 
 
-_quiet = []
-
-
-class quiet:
-    """Set the toggle from code without its update callback rebuilding again."""
-
-    def __enter__(self):
-        _quiet.append(True)
-
-    def __exit__(self, *exc):
-        _quiet.pop()
+quiet = Guard()  # set while our own code changes the properties
 
 
 def on_toggle(props, context):
     """Property update of `show_netcons` / `netcon_radius`: build or hide; errors go to the
     status line (the panel shows them)."""
-    if _quiet:
+    if quiet:
         return
     from . import api
 
     scene = props.id_data
     try:
-        with quiet():
+        with quiet:
             api.show_connections(props.show_netcons, scene=scene)
     except RuntimeError as exc:
         props.status = str(exc)

@@ -10,22 +10,14 @@ it stays in frame at any aspect. seaborn/matplotlib are only imported by the dra
 """
 import bpy
 
+from .guard import Guard
+
 LEGEND = "NEURON Live legend"  # the object, its mesh, its material and its image
 IMAGE_SIZE = (480, 160)        # a horizontal bar: (width, height) pixels of the PNG
 SIZE = 0.25                    # legend height as a fraction of the frame height
 MARGIN = 0.03                  # gap to the frame's edges, as a fraction of the frame height
 
-_quiet = []
-
-
-class quiet:
-    """Set `show_legend` without its update callback doing the work a second time."""
-
-    def __enter__(self):
-        _quiet.append(True)
-
-    def __exit__(self, *exc):
-        _quiet.pop()
+quiet = Guard()  # set while our own code changes the properties
 
 
 def legend_object():
@@ -90,7 +82,7 @@ def remove_handlers():
 
 def on_toggle(props, context):
     """Property update of `show_legend`; errors go to the status line."""
-    if _quiet:
+    if quiet:
         return
     try:
         show_legend(props.id_data, props.show_legend)

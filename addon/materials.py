@@ -19,6 +19,8 @@ through `colormaps` (imported lazily: enabling the add-on imports no seaborn).
 import numpy as np
 import bpy
 
+from .guard import Guard
+
 TAG = "neuron_live_activity"          # custom property marking our materials
 STATIC_ATTRIBUTE = "nl_static_colour"  # per-vertex FLOAT_COLOR for colouring without a run
 NO_DATA = (0.18, 0.18, 0.18, 1.0)      # linear neutral grey for NaN (segments lacking the variable)
@@ -212,22 +214,12 @@ def write_static_colours(mesh, section_colours):
     return colours
 
 
-_suspended = []
-
-
-class batch:
-    """Apply several colour settings with one refresh at the end (not one per property)."""
-
-    def __enter__(self):
-        _suspended.append(True)
-
-    def __exit__(self, *exc):
-        _suspended.pop()
+batch = Guard()  # set while our own code changes the properties
 
 
 def on_colour_changed(props, context):
     """Property update: recolour in place; a bad palette name goes to the status line."""
-    if _suspended:
+    if batch:
         return
     from .colormaps import PaletteError
 
