@@ -125,8 +125,9 @@ class FrameCache:
             self.save_meta()
 
     def finish(self, *, complete, cancelled=False, error=None):
+        # No msync here: the pages of a shared mapping reach the file even if Blender dies,
+        # and flushing a large cache would hold the GIL (a UI stall) for tens of ms.
         self.meta.update(complete=complete, cancelled=cancelled, error=error)
-        self.frames.flush()
         self.save_meta()
 
     def save_meta(self):

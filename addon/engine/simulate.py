@@ -4,6 +4,7 @@ NEURON holds the GIL for the whole of every call, so one long `continuerun` free
 Blender's UI. Here every `psolve` call is sized to take about `chunk_seconds` of wall
 time, and frames are sampled at t = k / frames_per_ms whatever dt or CVode do.
 """
+import gc
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -102,6 +103,8 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
 
     switch = sys.getswitchinterval()
     sys.setswitchinterval(0.001)  # hand the GIL back to Blender's UI promptly
+    collecting = gc.isenabled()
+    gc.disable()  # a cyclic collection over Blender's big heap holds the GIL for tens of ms
     try:
         h.tstop = settings.tstop
         pc = h.ParallelContext()
@@ -143,4 +146,6 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             raise
         raise SimulationError(f"NEURON failed at t = {h.t:.4g} ms: {exc}") from exc
     finally:
+        if collecting:
+            gc.enable()
         sys.setswitchinterval(switch)
