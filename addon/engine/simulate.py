@@ -5,6 +5,7 @@ Blender's UI. Here every `psolve` call is sized to take about `chunk_seconds` of
 time, and frames are sampled at t = k / frames_per_ms whatever dt or CVode do.
 """
 import gc
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -93,9 +94,10 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         nonlocal has_data
         pointers.gather(gathered)
         values = gathered.as_numpy().astype(np.float32)
-        if has_data is None:
-            has_data = ~np.isnan(values)
-        if not np.isfinite(values[has_data]).all():
+        if has_data is None:  # NaN now means "this segment lacks the variable"
+            has_data = slice(None) if not np.isnan(values).any() else ~np.isnan(values)
+        checked = values if isinstance(has_data, slice) else values[has_data]
+        if not math.isfinite(float(checked.sum(dtype=np.float64))):  # a NaN/inf anywhere
             raise SimulationError(f"NaN or inf in '{settings.variable}' at t = {h.t:.4g} ms "
                                   "(try a smaller dt, or check the model's mechanisms)")
         cache.write(frame, values)
@@ -137,8 +139,8 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
                 if h.t <= t_before:  # within rounding of the frame time: NEURON will not step
                     break
                 elapsed = max(time.perf_counter() - started, 1e-6)
-                step = float(np.clip(step * settings.chunk_seconds / elapsed, step / 2, step * 2))
-                step = max(step, settings.dt)
+                # Builtin min/max, not np.clip: this runs thousands of times a second.
+                step = max(min(step * settings.chunk_seconds / elapsed, step * 2), step / 2, settings.dt)
             sample(frame)
         return settings.n_frames
     except RuntimeError as exc:
@@ -147,5 +149,6 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         raise SimulationError(f"NEURON failed at t = {h.t:.4g} ms: {exc}") from exc
     finally:
         if collecting:
+            gc.collect(1)  # only the young generations: cheap, and no full sweep cascades from it
             gc.enable()
         sys.setswitchinterval(switch)
