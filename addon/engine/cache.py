@@ -53,6 +53,7 @@ class FrameCache:
     def __init__(self, folder, frames, meta):
         self.folder = Path(folder)
         self.frames = frames
+        self._rows = frames.view(np.ndarray)  # same memory; skips np.memmap's per-access overhead
         self.meta = meta
         self._saved_at = 0.0
 
@@ -112,12 +113,13 @@ class FrameCache:
         except OSError as exc:
             raise CacheError(f"Cannot grow the frame cache in {self.folder}: {exc.strerror or exc}") from exc
         self.frames = grown
+        self._rows = grown.view(np.ndarray)
         self.meta.update(n_frames=n_frames, complete=False, cancelled=False, error=None)
         self.save_meta()
 
     def write(self, index, values):
         try:
-            self.frames[index] = values
+            self._rows[index] = values
         except OSError as exc:  # e.g. the disk filled up under the memory map
             raise CacheError(f"Writing frame {index} to {self.folder} failed: {exc.strerror or exc}") from exc
         self.meta["frames_done"] = index + 1
