@@ -128,19 +128,22 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             start_frame = 1
         elif abs(h.t - (start_frame - 1) / settings.frames_per_ms) > settings.dt:
             raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped; run from 0 instead")
-        step = settings.dt
+        step, half_dt, clock = settings.dt, settings.dt / 2, time.perf_counter
+        chunk, per_ms = settings.chunk_seconds, settings.frames_per_ms
         for frame in range(start_frame, settings.n_frames):
-            t_frame = frame / settings.frames_per_ms
-            while h.t < t_frame - settings.dt / 2:
+            t_frame = frame / per_ms
+            t = h.t  # each hoc attribute read costs ~1 µs: a tiny model samples 4,000 frames a second
+            while t < t_frame - half_dt:
                 if cancelled():
                     return frame
-                started, t_before = time.perf_counter(), h.t
-                advance(min(t_frame, h.t + step))
-                if h.t <= t_before:  # within rounding of the frame time: NEURON will not step
+                started = clock()
+                advance(min(t_frame, t + step))
+                t, t_before = h.t, t
+                if t <= t_before:  # within rounding of the frame time: NEURON will not step
                     break
-                elapsed = max(time.perf_counter() - started, 1e-6)
+                elapsed = max(clock() - started, 1e-6)
                 # Builtin min/max, not np.clip: this runs thousands of times a second.
-                step = max(min(step * settings.chunk_seconds / elapsed, step * 2), step / 2, settings.dt)
+                step = max(min(step * chunk / elapsed, step * 2), step / 2, settings.dt)
             sample(frame)
         return settings.n_frames
     except RuntimeError as exc:
