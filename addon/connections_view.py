@@ -3,8 +3,7 @@
 Built in numpy: every connection is a two-point POLY curve of one `Curves` datablock
 (`add_curves` + `foreach_set` on `position` and `radius`), never a spline or an operator
 per connection. Ends come from `Model.netcon_points()` and are moved exactly as the cell
-meshes are (`to_blender`: the same centring on the model's bounding box and the same
-scale as `geometry.polylines`), so a curve starts at its source segment and ends at its
+meshes are (`geometry.to_blender`, the one µm → Blender transform), so a curve starts at its source segment and ends at its
 synapse. A connection belongs to the group of its target cell; NetCons with an end that
 has no place in space (an artificial cell such as NetStim, a spike recorder) are left out
 and counted.
@@ -17,23 +16,13 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from .geometry import to_blender
 from .guard import Guard
 
 TAG = "neuron_live_netcons"
 COLLECTION = "NEURON Live · NetCons"
 MATERIAL = "NEURON Live NetCons"
 COLOUR = (1.0, 0.55, 0.12, 1.0)  # linear RGB: a warm orange that reads on dark and light worlds
-
-
-def to_blender(model, points, options):
-    """Model µm → Blender units, as `geometry.polylines` moves the cells' points: minus the
-    centre of the bounding box of all the model's 3-D points (when `options.center`), times
-    `options.scale`. NaN stays NaN."""
-    points = np.asarray(points, dtype=np.float64)
-    if options.center and len(model.points):
-        xyz = model.points[:, :3]
-        points = points - (xyz.min(axis=0) + xyz.max(axis=0)) / 2
-    return (points * options.scale).astype(np.float32)
 
 
 @dataclass

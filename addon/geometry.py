@@ -287,6 +287,19 @@ def _spheres(model, section, arc):
     return xyzd
 
 
+def to_blender(model, points, options):
+    """Model µm → Blender units: minus the centre of the bounding box of all the model's
+    3-D points (when `options.center`), times `options.scale`. Meshes, NetCon curves and
+    anything else placed beside the cells go through here, so they never drift apart."""
+    scale = np.float32(options.scale)
+    points = np.asarray(points, dtype=np.float32)
+    if options.center and len(model.points):
+        xyz = model.points  # column by column: an axis-0 reduction of (P, 4) is 10× slower
+        middle = np.array([(float(xyz[:, i].min()) + float(xyz[:, i].max())) / 2 for i in range(3)], np.float32)
+        return (points - middle) * scale
+    return points * scale
+
+
 def polylines(model, options=None):
     """Sample every section of `model` into polylines (see the module docstring)."""
     options = options or GeometryOptions()
@@ -302,14 +315,8 @@ def polylines(model, options=None):
         if tube.any():
             mean = radius[tube].mean()
             radius = np.where(tube, (1 - options.homogeneity) * radius + options.homogeneity * mean, radius)
-    scale = np.float32(options.scale)
-    if options.center and len(model.points):
-        xyz = model.points  # column by column: an axis-0 reduction of (P, 4) is 10× slower
-        middle = np.array([(float(xyz[:, i].min()) + float(xyz[:, i].max())) / 2 for i in range(3)], np.float32)
-        points = (points - middle) * scale
-    else:
-        points = points * scale
-    radius = (radius * scale).astype(np.float32)
+    points = to_blender(model, points, options)
+    radius = (radius * np.float32(options.scale)).astype(np.float32)
 
     nseg, first_segment = _segmented(model)
     segment = sampled["segment"]
