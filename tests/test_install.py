@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, PACKAGE, REPO, isolated_env
+from conftest import EXAMPLES, REPO, isolated_env
 
 PROBE = Path(__file__).resolve().parent / "install_probe.py"
 PROBE_TIMEOUT = 300

@@ -220,7 +220,6 @@ def test_python_model_with_psolve_loop_is_reported(nl, scene, tmp_path):
     path = write(tmp_path, "runs.py", "from neuron import h\nsoma = h.Section(name='soma')\n"
                  "soma.insert('hh')\nh.finitialize(-65)\nwhile h.t < 3:\n    h.fadvance()\n")
     model = nl.load_model(str(path))
-    from neuron import h
     assert model.t_at_load == pytest.approx(3, abs=0.05)
     assert "ran to t=3" in scene.neuron_live.status
 

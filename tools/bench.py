@@ -192,7 +192,7 @@ def main():
         one = np.flatnonzero(model.section_cell == 0)
         base = tiled(model, 1)
         from dataclasses import replace
-        stop_p, stop_s = model.section_point_start[len(one)], model.section_segment_start[len(one)]
+        stop_p = model.section_point_start[len(one)]
         base = replace(base, section_names=model.section_names[:len(one)], section_type=model.section_type[:len(one)],
                        section_cell=model.section_cell[:len(one)], section_parent=model.section_parent[:len(one)],
                        section_length=model.section_length[:len(one)],
