@@ -16,11 +16,11 @@ _API_NAMES = (
 
 
 def register():
-    import_module(".addon.registration", __name__).register()
+    import_module(".addon.ui.registration", __name__).register()
 
 
 def unregister():
-    import_module(".addon.registration", __name__).unregister()
+    import_module(".addon.ui.registration", __name__).unregister()
 
 
 def __getattr__(name):

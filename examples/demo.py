@@ -19,7 +19,7 @@ from headless import PACKAGE, enable_from_source, isolate_profile  # noqa: E402
 
 def load_cli():
     """The command line (standard library only), loaded before bpy so --help is instant."""
-    spec = importlib.util.spec_from_file_location("neuron_live_job_cli", REPO / "addon" / "job_cli.py")
+    spec = importlib.util.spec_from_file_location("neuron_live_job_cli", REPO / "addon" / "job" / "cli.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,7 +31,7 @@ def start_blender(args):
     isolate_profile(args.out.resolve() / ".blender-profile")
     import bpy  # noqa: F401  (after the profile is isolated)
     enable_from_source()
-    return import_module(PACKAGE + ".addon.job").run_job
+    return import_module(PACKAGE + ".addon.job.run").run_job
 
 
 if __name__ == "__main__":

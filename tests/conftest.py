@@ -43,10 +43,10 @@ def nl():
 def scene(nl):
     """An empty scene for each test; no simulation left running."""
     from importlib import import_module
-    session = import_module(PACKAGE + ".addon.session").session
+    session = import_module(PACKAGE + ".addon.session.tasks").session
     if session.task is not None:
         nl.cancel()
-        import_module(PACKAGE + ".addon.session").wait(session.task, timeout=60)
+        import_module(PACKAGE + ".addon.session.tasks").wait(session.task, timeout=60)
     bpy.ops.wm.read_homefile(use_empty=True)
     return bpy.context.scene
 

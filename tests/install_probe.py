@@ -90,8 +90,8 @@ def registered_state():
     def ours(functions):
         return sum(getattr(fn, "__module__", "").startswith(PACKAGE) for fn in functions)
 
-    registration = sys.modules.get(f"{PACKAGE}.addon.registration")
-    session = sys.modules.get(f"{PACKAGE}.addon.session")
+    registration = sys.modules.get(f"{PACKAGE}.addon.ui.registration")
+    session = sys.modules.get(f"{PACKAGE}.addon.session.tasks")
     try:
         run_poll = bool(bpy.ops.neuron_live.run.poll())
     except (AttributeError, RuntimeError, KeyError) as exc:
@@ -162,7 +162,7 @@ def mode_toggle(zip_path, model_path):
     record("installed")
     timed_enable("enable")
     result["heavy_after_enable"] = [name for name in HEAVY if name in sys.modules]
-    classes = submodule("addon.registration").CLASSES
+    classes = submodule("addon.ui.registration").CLASSES
     result["classes"] = sorted(cls.__name__ for cls in classes)
     result["operator_ids"] = sorted(cls.bl_idname.partition(".")[2] for cls in classes
                                     if issubclass(cls, bpy.types.Operator))
@@ -175,7 +175,7 @@ def mode_toggle(zip_path, model_path):
     # Disabling while a simulation runs, then enabling again: the add-on must be usable.
     # (Wheels stay installed here: refresh_handled skips Blender's wheel sync, not ours.)
     nl = sys.modules[PACKAGE]
-    session = submodule("addon.session")
+    session = submodule("addon.session.tasks")
     nl.load_model(str(model_path))
     task = nl.run(tstop=5000, wait_done=False)
     for _ in range(5):
@@ -212,10 +212,10 @@ def mode_install(source, model_path):
     nl = sys.modules[PACKAGE]
     status = nl.neuron_status()
     result["status_before"] = {"found": status.found, "version": status.version, "path": status.path}
-    result["preferences_registered"] = submodule("addon.preferences").NEURONLIVE_AP_preferences.is_registered
+    result["preferences_registered"] = submodule("addon.ui.preferences").NEURONLIVE_AP_preferences.is_registered
     result["preferences_in_addons"] = bpy.context.preferences.addons[PACKAGE].preferences is not None
 
-    session = submodule("addon.session")
+    session = submodule("addon.session.tasks")
     started = time.monotonic()
     outcome = bpy.ops.neuron_live.install_neuron()
     task = session.session.task

@@ -179,7 +179,7 @@ def test_limits_change_the_render_not_the_mesh(nl, ran, tmp_path):
     dend = next(i for i, name in enumerate(model.section_names) if name.endswith("dend"))
     assert np.isnan(cache.frames[frame - scene.frame_start, model.section_segment_start[dend]])
     pixel = render_pixel(scene, tmp_path, "nan", section_axis_point(obj, model, "dend"), scale=0.005)
-    np.testing.assert_allclose(pixel, to_srgb(np.array(nl.addon.materials.NO_DATA[:3])), atol=6 / 255)
+    np.testing.assert_allclose(pixel, to_srgb(np.array(nl.addon.scene.materials.NO_DATA[:3])), atol=6 / 255)
 
 
 def test_static_colouring_by_section_type(nl, ran):

@@ -23,7 +23,7 @@ def test_continue_matches_one_long_run(nl, scene):
 
 def test_continue_after_cancel_and_refusals(nl, scene):
     nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     with pytest.raises(RuntimeError, match="Nothing to continue"):
         nl.continue_run(tstop=20)
     nl.run(tstop=10)
@@ -61,7 +61,7 @@ def test_cache_metadata_and_segment_table(nl, scene):
 def test_main_thread_gets_many_turns_during_a_run(nl, scene):
     """NEURON holds the GIL for each call: chunking must let the pump run often."""
     nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     task = nl.run(tstop=3000, frames_per_ms=1, wait_done=False)
     turns = 0
     while session.session.task is task:
@@ -116,7 +116,7 @@ def test_cache_moves_beside_the_blend_on_save(nl, scene, tmp_path):
     bpy.ops.wm.save_as_mainfile(filepath=str(other))
     assert beside.is_dir() and (other.parent / "copy_ball_and_stick.nlcache").is_dir()
     bpy.ops.wm.open_mainfile(filepath=str(blend))
-    reopened = nl.addon.session.session.cache
+    reopened = nl.addon.session.tasks.session.cache
     assert reopened.folder.resolve() == beside.resolve()
     np.testing.assert_array_equal(reopened.frames, frames)
 
@@ -138,7 +138,7 @@ def test_nan_in_the_state_stops_with_a_message_and_keeps_frames(nl, scene, tmp_p
     path.write_text("from neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
                     "stim = h.IClamp(soma(0.5))\nstim.delay, stim.dur, stim.amp = 1, 1, float('nan')\n")
     nl.load_model(str(path))
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     with pytest.raises(nl.addon.engine.SimulationError, match=r"NaN or inf in 'v' at t = 1"):
         nl.run(tstop=5)
     cache = session.session.cache

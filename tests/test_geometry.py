@@ -10,12 +10,12 @@ SIDES = 6
 
 
 def attrs(nl, obj, *names):
-    read = nl.addon.attributes.read
+    read = nl.addon.scene.attributes.read
     return [read(obj.data, name, "INT") for name in names]
 
 
 def positions(nl, obj):
-    return nl.addon.attributes.read_positions(obj.data).astype(np.float64)
+    return nl.addon.scene.attributes.read_positions(obj.data).astype(np.float64)
 
 
 @pytest.mark.parametrize("method", ["NUMPY", "GEOMETRY_NODES"])
@@ -194,7 +194,7 @@ def test_section_objects_survive_save_and_reopen(nl, scene, tmp_path):
     for obj in objects:
         section, = attrs(nl, obj, "section")
         segment, = attrs(nl, obj, "segment")
-        values = nl.addon.attributes.read(obj.data, "voltage")
+        values = nl.addon.scene.attributes.read(obj.data, "voltage")
         assert np.unique(values).size == 1, "one colour per section at SECTION level"
         assert np.isin(values[0], frames[8])
 
@@ -228,7 +228,7 @@ def test_render_differs_at_rest_and_during_a_spike(nl, ran, tmp_path):
 def test_blend_weights_run_from_centre_to_centre(nl, scene):
     """Blending interpolates between the two segment centres around a point: a centre shows
     its own segment, a point in a segment's first half blends from the previous segment."""
-    geometry = nl.addon.geometry
+    geometry = nl.addon.shapes.polylines
     model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"), build=False)  # dend: 15 segments
     lines = geometry.polylines(model, geometry.GeometryOptions(blend=True, soma_sphere=False))
     nseg = model.section_nseg[lines.point_section]
@@ -246,7 +246,7 @@ def test_blend_weights_run_from_centre_to_centre(nl, scene):
 
 
 def test_geometry_operators_match_the_functions(nl, scene):
-    api = nl.addon.api
+    api = nl  # the scripting API
     model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"), build=False)
     props = scene.neuron_live
     props.sides, props.segmentation, props.frame_camera = SIDES, 0, False
@@ -269,7 +269,7 @@ def test_geometry_operators_match_the_functions(nl, scene):
 
     # Rebuild Mesh: the operator builds what build_mesh builds, with the panel's settings.
     def built():
-        objects = nl.addon.playback.cell_objects(scene)
+        objects = nl.addon.scene.playback.cell_objects(scene)
         return sorted((o["neuron_live_name"], len(o.data.vertices), len(o.data.polygons)) for o in objects)
     objects = api.build_mesh()
     assert len(objects) == model.n_sections
@@ -283,7 +283,7 @@ def test_geometry_operators_match_the_functions(nl, scene):
     with pytest.raises(RuntimeError, match="No group 0"):
         bpy.ops.neuron_live.remove_group()
     assert bpy.ops.neuron_live.build_mesh() == {"FINISHED"}
-    [obj] = nl.addon.playback.cell_objects(scene)
+    [obj] = nl.addon.scene.playback.cell_objects(scene)
     assert built()[0][1:] == (sum(n for _, n, _ in by_function), sum(f for _, _, f in by_function)), \
         "one group of every cell: the same mesh in one object"
 
@@ -295,7 +295,7 @@ def test_geometry_operators_match_the_functions(nl, scene):
     camera.location = (50.0, 50.0, 50.0)
     assert bpy.ops.neuron_live.frame_camera() == {"FINISHED"}
     np.testing.assert_allclose(np.array(scene.camera.location), where, rtol=1e-6)
-    nl.addon.groups.remove_cells(scene)
+    nl.addon.scene.groups.remove_cells(scene)
     with pytest.raises(RuntimeError, match="No cells"):
         api.frame_camera()
     with pytest.raises(RuntimeError, match="No cells"):

@@ -242,9 +242,9 @@ def test_install_neuron_button_from_a_blender_without_neuron(tmp_path):
 
 @pytest.fixture(scope="module")
 def neuron_setup():
-    """addon/neuron_setup.py on its own (it imports neither bpy nor NEURON)."""
+    """addon/install/neuron_setup.py on its own (it imports neither bpy nor NEURON)."""
     spec = importlib.util.spec_from_file_location("neuron_live_setup_under_test",
-                                                  REPO / "addon" / "neuron_setup.py")
+                                                  REPO / "addon" / "install" / "neuron_setup.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -93,11 +93,11 @@ def test_blend_reopens_with_the_animation(nl, job):
     cache = np.load(out / "ball_and_stick_ball_and_stick.nlcache" / "frames.npy")
     assert cache.shape[0] == FRAMES and np.isfinite(cache).all()
     obj = next(o for o in scene.objects if o.get("neuron_live_cells"))
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     shown = {}
     for frame in (1, 18):  # at rest, and during the spike (t = 8.5 ms)
         scene.frame_set(frame)
-        shown[frame] = nl.addon.attributes.read(obj.data, "voltage")
+        shown[frame] = nl.addon.scene.attributes.read(obj.data, "voltage")
         np.testing.assert_array_equal(shown[frame], cache[frame - 1][segment])
     assert np.abs(shown[18] - shown[1]).max() > 20, "the reopened file plays the spike"
 
@@ -131,11 +131,11 @@ def test_help_answers_without_blender(tmp_path):
 
 
 def test_blender_command_is_registered_once(nl, capsys):
-    registration = nl.addon.registration
+    registration = nl.addon.ui.registration
     assert len(registration.CLI_COMMANDS) == 1, "blender --command neuron_live (one handle while enabled)"
-    assert nl.addon.job_cli.blender_command(["--help"]) == 0
+    assert nl.addon.job.cli.blender_command(["--help"]) == 0
     assert "blender --command neuron_live" in capsys.readouterr().out
-    assert nl.addon.job_cli.blender_command(["/no/such/model.hoc"]) == 1
+    assert nl.addon.job.cli.blender_command(["/no/such/model.hoc"]) == 1
     assert "no such model file" in capsys.readouterr().err
 
 

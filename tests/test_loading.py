@@ -169,7 +169,7 @@ def ring(nl):
     result = bpy.ops.neuron_live.load_model(filepath=str(EXAMPLES / "network" / "ring.hoc"))
     assert result == {"FINISHED"}
     from importlib import import_module
-    return import_module(nl.__name__ + ".addon.session").session.model, bpy.context.scene.neuron_live.status
+    return import_module(nl.__name__ + ".addon.session.tasks").session.model, bpy.context.scene.neuron_live.status
 
 
 def test_network_cells_netcons_and_synapses(nl, ring):
@@ -321,7 +321,7 @@ def test_load_in_background_reports_compiler_progress(nl, scene, tmp_path):
     (tmp_path / "mod" / "kprogress.mod").write_text(mod.replace("kleak", "kprogress"))
     entry = tmp_path / "cell.hoc"
     entry.write_text("create soma\nsoma { L = 20 diam = 20 insert kprogress }\n")
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     task = nl.load_model(str(entry), wait_done=False)
     messages = set()
     while session.session.task is task:

@@ -14,7 +14,7 @@ from test_colour import png_size, render_pixel, seaborn_linear, to_srgb
 
 
 def _session():
-    return import_module(PACKAGE + ".addon.session").session
+    return import_module(PACKAGE + ".addon.session.tasks").session
 
 
 def on_engine(fn):

@@ -20,12 +20,12 @@ def test_existing_neuron_folder_is_used(nl):
     import neuron
     site_packages = Path(neuron.__file__).parent.parent
     prefs(nl).neuron_path = str(site_packages)  # the update callback applies it at once
-    session = nl.addon.session.session
+    session = nl.addon.session.tasks.session
     assert session.message.startswith("NEURON 9.0.2")
 
 
 def test_wrong_existing_folder_says_where_it_looked(nl, tmp_path):
     prefs(nl).neuron_path = str(tmp_path)
-    message = nl.addon.session.session.message
+    message = nl.addon.session.tasks.session.message
     assert "No NEURON Python package" in message and str(tmp_path) in message
     prefs(nl).neuron_path = ""

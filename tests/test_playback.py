@@ -30,10 +30,10 @@ def test_reopened_blend_plays_without_reload(nl, saved_run):
     bpy.ops.wm.open_mainfile(filepath=str(blend))  # fires the persistent load_post handler
     scene = bpy.context.scene
     obj = cells(scene)
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     for frame in (3, 30):
         scene.frame_set(frame)
-        values = nl.addon.attributes.read(obj.data, "voltage")
+        values = nl.addon.scene.attributes.read(obj.data, "voltage")
         np.testing.assert_array_equal(values, frames[frame - scene.frame_start][segment])
 
 
@@ -59,7 +59,7 @@ def test_frames_hold_after_the_run_and_nan_means_no_data(nl, scene):
     cache = nl.run(tstop=5, variable="m_hh")
     obj = cells(scene)
     values = nl.frame_values(obj, 1000)
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     np.testing.assert_array_equal(values, cache.frames[-1][segment])
     assert np.isnan(values).any() and np.isfinite(values).any()
     assert obj.data.attributes.get("m_hh") is not None

@@ -26,7 +26,7 @@ def test_record_outside_blender_then_open(nl, scene, tmp_path):
     cache = nl.open_recording(out)
     assert cache.meta["complete"] and cache.frames_done == 41
     obj = cells(scene)
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     np.testing.assert_array_equal(nl.frame_values(obj, 25), cache.frames[24][segment])
     # The same model simulated inside Blender gives the same frames.
     nl.load_model(str(EXAMPLES / "ball_and_stick.hoc"))
@@ -56,10 +56,10 @@ def test_blenderspike_pickle_opens_into_meshes_and_frames(nl, scene, tmp_path):
     path = tmp_path / "Simple AP.pickle"
     path.write_bytes(pickle.dumps(blenderspike_sections()))
     cache = nl.open_recording(path)
-    assert cache.frames.shape == (5, 4) and nl.addon.session.session.model.n_sections == 2
+    assert cache.frames.shape == (5, 4) and nl.addon.session.tasks.session.model.n_sections == 2
     obj = cells(scene)
     values = nl.frame_values(obj, 3)  # frame 3 shows BlenderSpike frame 2
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     expected = np.array([-25.0, -67.0, -68.0, -69.0], dtype=np.float32)[segment]
     np.testing.assert_array_equal(values, expected)
 
@@ -111,9 +111,9 @@ def test_parallel_network_recorded_on_two_ranks_equals_one(nl, scene, tmp_path):
     out = record(tmp_path, EXAMPLES / "parallel_ring.py", parallel, "--tstop", "30", mpi_ranks=2)
     assert "from 2 ranks" in out
     one = nl.open_recording(serial)
-    one_model, one_frames = nl.addon.session.session.model, np.array(one.frames)
+    one_model, one_frames = nl.addon.session.tasks.session.model, np.array(one.frames)
     two = nl.open_recording(parallel)
-    two_model = nl.addon.session.session.model
+    two_model = nl.addon.session.tasks.session.model
     assert two.meta["complete"] and two_model.n_segments == one_model.n_segments == 100
     assert len(two_model.cell_names) == 10
     assert len(two_model.netcon_weight) == len(one_model.netcon_weight) == 10, "every rank's NetCons are kept"

@@ -45,7 +45,7 @@ def test_mesh_shows_cached_values(nl, scene):
     model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
     cache = nl.run(tstop=20)
     obj = next(o for o in scene.objects if o.get("neuron_live_cells"))
-    segment = nl.addon.attributes.read(obj.data, "segment", "INT")
+    segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
     assert segment.min() == 0 and segment.max() == model.n_segments - 1
     for frame in (1, 15, 41):
         values = nl.frame_values(obj, frame)
@@ -66,7 +66,7 @@ def test_rerun_with_new_tstop_without_reloading(nl, scene):
 def test_run_operator_in_background_and_cancel(nl, scene):
     nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
     assert bpy.ops.neuron_live.run() in ({"FINISHED"}, {"RUNNING_MODAL"})  # modal: Esc cancels
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     task = session.session.task
     assert task is not None, "Run returns at once and simulates in the background"
     with pytest.raises(RuntimeError, match="busy"):
@@ -81,7 +81,7 @@ def test_run_operator_in_background_and_cancel(nl, scene):
 def test_long_run_is_cancelled_within_a_chunk(nl, scene):
     nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
     task = nl.run(tstop=100000, frames_per_ms=0.1, wait_done=False)
-    session = nl.addon.session
+    session = nl.addon.session.tasks
     for _ in range(20):
         session.pump()
     nl.cancel()
@@ -95,7 +95,7 @@ def test_long_run_is_cancelled_within_a_chunk(nl, scene):
 
 
 def test_run_without_model_is_a_clear_error(nl, scene):
-    nl.addon.session.session.model = None
+    nl.addon.session.tasks.session.model = None
     with pytest.raises(RuntimeError, match="No model loaded"):
         nl.run()
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -1,6 +1,9 @@
 """Benchmarks: print figures against the targets in DESIGN.md. Nothing here is asserted.
 
-    python tools/bench.py [--cells 100] [--out bench.txt]
+    python tools/bench.py [--cells 100] [--out bench.tsv] [--smoke]
+
+`--smoke` runs every row at tiny sizes (seconds, figures meaningless): `make test` runs it
+so that no benchmark can rot.
 
 Run with a bpy venv's python (make bench).
 """
@@ -13,30 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import simulation_rows  # noqa: E402
+from bench_models import write_network  # noqa: E402
 from headless import PACKAGE, REPO, enable_from_source, isolate_profile  # noqa: E402
-
-NETWORK = """
-from neuron import h
-cells = []
-for i in range({cells}):
-    soma = h.Section(name=f"soma_{{i}}")
-    soma.L = soma.diam = 20
-    soma.insert("hh")
-    dends = []
-    for j in range({dends}):
-        d = h.Section(name=f"dend_{{i}}_{{j}}")
-        d.L, d.diam, d.nseg = 200, 1, {nseg}
-        d.insert("pas")
-        d.connect(soma(1))
-        dends.append(d)
-    cells.append((soma, dends))
-stims = []
-for soma, _ in cells:
-    s = h.IClamp(soma(0.5)); s.delay, s.dur, s.amp = 1, 100, 0.3
-    stims.append(s)
-h.tstop = {tstop}
-"""
-
 
 def timed(fn, repeat=5):
     times = []
@@ -73,7 +55,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=100)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: check that every row runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.cells = 2
+    copies_small, copies_mid, copies_big = (1, 2, 3) if args.smoke else (1, 100, 1000)
+    repeat = 1 if args.smoke else 2
     rows = []
 
     def row(figure, ours, reference, target):
@@ -89,19 +76,17 @@ def main():
     import numpy as np
     nl = enable_from_source()
     from importlib import import_module
-    geometry = import_module(PACKAGE + ".addon.geometry")
-    attributes = import_module(PACKAGE + ".addon.attributes")
-    session = import_module(PACKAGE + ".addon.session")
+    polylines = import_module(PACKAGE + ".addon.shapes.polylines")
+    attributes = import_module(PACKAGE + ".addon.scene.attributes")
+    tasks = import_module(PACKAGE + ".addon.session.tasks")
 
-    folder = Path(tempfile.mkdtemp())
-    model_file = folder / "network.py"
-    model_file.write_text(NETWORK.format(cells=args.cells, dends=10, nseg=99, tstop=20))
+    model_file = write_network(tempfile.mkdtemp(), args.cells)
     model = nl.load_model(str(model_file), build=False)
     print(f"# model: {model.summary()}")
 
     # Mesh build: vertices per second, from the Model to a filled Blender mesh, for 1, 100
     # and 1,000 cells (the network tiled), both builders, vs curve+bevel+convert (BlenderSpike).
-    groups = import_module(PACKAGE + ".addon.groups")
+    groups = import_module(PACKAGE + ".addon.scene.groups")
     scene = bpy.context.scene
 
     def tiled(base, copies):
@@ -132,7 +117,7 @@ def main():
         a full round bevel and caps, then one `bpy.ops.object.convert` to a mesh. Fed the same
         points as our mesh (BlenderSpike resamples by index to `segmentation` points) and
         bevel_resolution 2, which gives 8-vertex rings like ours (its default 5 gives 14)."""
-        lines = geometry.polylines(net, geometry.GeometryOptions(sides=8))
+        lines = polylines.polylines(net, polylines.GeometryOptions(sides=8))
         starts = lines.starts
         made = []
         n = 0
@@ -167,7 +152,7 @@ def main():
     def curve_bevel_one_object(net, limit=300):
         """The fastest curve+bevel+convert we know (not BlenderSpike's): the first `limit`
         sections as POLY splines of one curve object (foreach_set), bevelled, converted once."""
-        lines = geometry.polylines(net, geometry.GeometryOptions(sides=8))
+        lines = polylines.polylines(net, polylines.GeometryOptions(sides=8))
         curve = bpy.data.curves.new("ref", "CURVE")
         curve.dimensions, curve.bevel_depth, curve.bevel_resolution = "3D", 1.0, 2
         curve.use_fill_caps = True
@@ -199,35 +184,34 @@ def main():
                        section_point_start=model.section_point_start[:len(one) + 1],
                        section_segment_start=model.section_segment_start[:len(one) + 1],
                        points=model.points[:stop_p], point_arc=model.point_arc[:stop_p], cell_names=model.cell_names[:1])
-        del stop_s
     reference = None
-    for copies in (1, 100, 1000):
+    for copies in (copies_small, copies_mid, copies_big):
         net = tiled(base, copies)
         if reference is None:
             n_ref = curve_bevel_convert(net)
-            reference = n_ref / timed(lambda: curve_bevel_convert(net), 2) / 1e6
+            reference = n_ref / timed(lambda: curve_bevel_convert(net), repeat) / 1e6
             print(f"# reference: BlenderSpike's curve+bevel+convert, {reference:.3g} M vert/s ({n_ref} vertices)")
-        if copies == 100:  # big enough for the one-object path's fixed costs not to count
+        if copies == copies_mid:  # big enough for the one-object path's fixed costs not to count
             n_one = curve_bevel_one_object(net, limit=net.n_sections)
-            one_object = n_one / timed(lambda: curve_bevel_one_object(net, limit=net.n_sections), 2) / 1e6
+            one_object = n_one / timed(lambda: curve_bevel_one_object(net, limit=net.n_sections), repeat) / 1e6
             print(f"# curve+bevel+convert in one object: {one_object:.3g} M vert/s ({n_one} vertices)")
         for method in ("GEOMETRY_NODES", "NUMPY"):
             n_vertices = build_objects(net, method)
-            seconds = timed(lambda: build_objects(net, method), 2)
+            seconds = timed(lambda: build_objects(net, method), repeat)
             row(f"mesh build {copies} cells, {method.lower()} (M vert/s, {n_vertices / 1e6:.2f} M)",
                 n_vertices / seconds / 1e6, reference, "≥ 10 M/s, ≥ 10× reference")
-            if copies == 1000 and method == "GEOMETRY_NODES":
+            if copies == copies_big and method == "GEOMETRY_NODES":
                 row("  same, vs curve+bevel+convert in one object", n_vertices / seconds / 1e6, one_object,
                     "(not BlenderSpike's way)")
-        if copies == 100:  # the default for 100 cells: one object per cell
+        if copies == copies_mid:  # the default for 100 cells: one object per cell
             n_vertices = build_objects(net, "AUTO", "AUTO")
-            seconds = timed(lambda: build_objects(net, "AUTO", "AUTO"), 2)
+            seconds = timed(lambda: build_objects(net, "AUTO", "AUTO"), repeat)
             row("mesh build 100 cells, auto: 100 objects (M vert/s)", n_vertices / seconds / 1e6, reference,
                 "≥ 10× reference")
     groups.remove_cells(scene)
 
     # Frame update: gather cache[frame][vertex_segment] + one foreach_set, per 1 M vertices.
-    n = 1_000_000
+    n = 10_000 if args.smoke else 1_000_000
     segment = np.random.default_rng(0).integers(0, model.n_segments, n).astype(np.int32)
     row_values = np.random.default_rng(1).random(model.n_segments, dtype=np.float32)
     mesh = bpy.data.meshes.new("frame")
@@ -241,7 +225,7 @@ def main():
     ours = timed(update, 10)
     plain = timed(lambda: np.take(row_values, segment).copy(), 10)
     attribute = mesh.attributes["voltage"]
-    k = 20_000
+    k = min(n, 20_000)
 
     def python_loop():  # BlenderSpike's handler: one attribute write per vertex
         data = attribute.data
@@ -253,8 +237,7 @@ def main():
     row("frame update / per-vertex Python loop", ours / loop, 1.0, "≪ 1")
 
     # Simulation: wall time vs plain NEURON and main-thread gaps, 1 cell and the network.
-    from bench_engine import simulation_rows
-    simulation_rows(nl, session, row, model_file)
+    simulation_rows(nl, tasks, row, model_file, smoke=args.smoke)
 
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,15 +20,15 @@ def _plain_seconds(h, tstop, v_init):
     return time.perf_counter() - started
 
 
-def _ours(nl, session, tstop, frames_per_ms):
+def _ours(nl, tasks, tstop, frames_per_ms):
     """Run through the API while the main thread pumps; returns the wall time, the waits
     for the GIL between turns (NEURON's stall) and the pump's own time per turn."""
     waits, pumps = [], []
     started = time.perf_counter()
     task = nl.run(tstop=tstop, frames_per_ms=frames_per_ms, wait_done=False)
-    while session.session.task is task:
+    while tasks.session.task is task:
         turn = time.perf_counter()
-        session.pump()
+        tasks.pump()
         pumped = time.perf_counter()
         time.sleep(0.001)
         waits.append(time.perf_counter() - pumped - 0.001)
@@ -37,17 +37,18 @@ def _ours(nl, session, tstop, frames_per_ms):
     return time.perf_counter() - started, waits, pumps
 
 
-def simulation_rows(nl, session, row, network_file):
-    """Rows for a 1-cell model (long run, many frames) and the benchmark network."""
+def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
+    """Rows for a 1-cell model (long run, many frames) and the benchmark network; `smoke`
+    runs each for a few ms only."""
     from neuron import h
 
-    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 2000, 2),
-             ("network", Path(network_file), 20, 2))
+    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, 2),
+             ("network", Path(network_file), 2 if smoke else 20, 2))
     for label, path, tstop, frames_per_ms in cases:
         model = nl.load_model(str(path), build=False)
-        worker = session.session.worker
+        worker = tasks.session.worker
         plain = min(worker.submit(_plain_seconds, h, tstop, -65).result() for _ in range(2))
-        ours, waits, pumps = min((_ours(nl, session, tstop, frames_per_ms) for _ in range(2)),
+        ours, waits, pumps = min((_ours(nl, tasks, tstop, frames_per_ms) for _ in range(2)),
                                  key=lambda r: r[0])
         name = f"{label} ({model.n_segments} segments, {tstop:g} ms)"
         row(f"simulation wall time (s), {name}", ours, plain, "≤ 1.10× plain NEURON")
@@ -57,25 +58,25 @@ def simulation_rows(nl, session, row, network_file):
 
 
 def main():
-    """Only the simulation rows: `python tools/bench_engine.py [--cells 100]`."""
+    """Only the simulation rows: `python tools/bench_engine.py [--cells 100] [--smoke]`."""
     import argparse
     import tempfile
 
-    from bench import NETWORK
+    from bench_models import write_network
     from headless import PACKAGE, enable_from_source, isolate_profile
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--cells", type=int, default=100)
+    parser.add_argument("--smoke", action="store_true", help="a few ms each: check that the rows run")
     args = parser.parse_args()
     isolate_profile(tempfile.mkdtemp(prefix="neuron-live-bench-"))
     from importlib import import_module
     nl = enable_from_source()
-    network = Path(tempfile.mkdtemp()) / "network.py"
-    network.write_text(NETWORK.format(cells=args.cells, dends=10, nseg=99, tstop=20))
+    network = write_network(tempfile.mkdtemp(), args.cells)
 
     def row(figure, ours, reference, target):
         print(f"{figure:<52} {ours:>10.4g} {reference:>10.4g} {ours / reference:>7.2f}  {target}", flush=True)
-    simulation_rows(nl, import_module(PACKAGE + ".addon.session"), row, network)
+    simulation_rows(nl, import_module(PACKAGE + ".addon.session.tasks"), row, network, smoke=args.smoke)
 
 
 if __name__ == "__main__":

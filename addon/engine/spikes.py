@@ -39,7 +39,7 @@ DEFAULT_THRESHOLD = 0.0  # mV, for a soma that no NetCon watches (NEURON's own d
 def spike_sources(h, model, threshold=DEFAULT_THRESHOLD):
     """[(segment, Model section index, x, cell, threshold, added)], one per spike source."""
     from ...model_loaders.connections import live_netcons
-    from ..geometry import cell_roots  # numpy only (no bpy): the soma or first root of each cell
+    from ..shapes.cells import cell_roots  # the soma or first root of each cell
 
     sections = list(h.allsec())
     if len(sections) != model.n_sections:

@@ -5,7 +5,7 @@ at once with the default options (the file browser shows them for a picked file)
 """
 import bpy
 
-from ..model_loaders.load import SUFFIXES
+from ...model_loaders import SUFFIXES
 
 
 class NEURONLIVE_FH_model(bpy.types.FileHandler):

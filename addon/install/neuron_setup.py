@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-WHEELS_DIR = Path(__file__).resolve().parent.parent / "vendored_wheels"
+WHEELS_DIR = Path(__file__).resolve().parents[2] / "vendored_wheels"  # beside the extension root
 REQUIREMENTS = ("neuron==9.0.2", "seaborn==0.13.2")
 
 

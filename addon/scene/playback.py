@@ -10,8 +10,9 @@ import numpy as np
 import bpy
 from bpy.app.handlers import persistent
 
+from ..engine import CacheError, FrameCache
+from ..engine.state import session
 from . import attributes
-from .engine import CacheError, FrameCache
 
 OBJECT_TAG = "neuron_live_cells"
 _maps = {}  # mesh name -> _Map
@@ -101,7 +102,6 @@ def _map(obj):
 
 def refresh(scene, frame=None):
     """Write the values of `frame` (default: the current one) into every cell mesh."""
-    from .session import session
     cache = session.cache
     if cache is None:
         return
@@ -123,7 +123,6 @@ def refresh(scene, frame=None):
 
 def attach_cache(scene):
     """Open the scene's cache (after loading a .blend); report what went wrong."""
-    from .session import session
     props = scene.neuron_live
     session.cache = None
     if not props.cache_path:

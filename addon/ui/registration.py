@@ -1,13 +1,13 @@
 """Register the add-on: classes in order forward, in reverse back; handlers; menus."""
 import bpy
 
-from . import cache_files, operators, panels, playback, preferences, properties
-from .session import pump, session, wait
-from . import file_handler  # drag-and-drop (issue 3)
-from . import job_cli  # `blender -b --command neuron_live` (issue 7; standard library only)
-from . import legend  # in-scene colour legend (issue 6; bpy only)
+from ..engine.state import session
+from ..job import cli as job_cli  # `blender -b --command neuron_live` (standard library only)
+from ..scene import cache_files, legend, playback
+from ..session.tasks import pump, wait
+from . import file_handler, operators, panels, preferences, properties
 
-CLASSES = (properties.NEURONLIVE_PG_group, *properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
+CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
            *file_handler.CLASSES)
 # Handles of our `--command` ids while enabled: registering an id twice makes it unusable.
 CLI_COMMANDS = []
@@ -19,7 +19,7 @@ def register():
     properties.register_properties()
     bpy.types.TOPBAR_MT_file_import.append(panels.menu_import)
     playback.add_handlers()
-    legend.add_handlers()  # issue 6: the in-scene legend follows the render's camera/aspect
+    legend.add_handlers()  # the in-scene legend follows the render's camera/aspect
     bpy.app.handlers.save_pre.append(cache_files.on_save_pre)
     preferences.apply_saved_paths()
     CLI_COMMANDS.append(bpy.utils.register_cli_command("neuron_live", job_cli.blender_command))

@@ -1,7 +1,7 @@
 """The NEURON Live sidebar panel (3D View › Sidebar › NEURON) and the import menu entry."""
 import bpy
 
-from .session import session
+from ..engine.state import session
 
 
 class _Sidebar:
@@ -22,7 +22,7 @@ class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
         props = context.scene.neuron_live
         layout = self.layout
         layout.operator("neuron_live.load_model", icon="FILEBROWSER")
-        if props.menu_actions:  # loading (issue 3): the last file built a menu; offer its buttons
+        if props.menu_actions:  # the last file built a menu; offer its buttons
             box = layout.box()
             box.label(text=f"{bpy.path.basename(props.menu_path)} builds a menu:", icon="QUESTION")
             for label in props.menu_actions.splitlines():
@@ -91,7 +91,7 @@ class NEURONLIVE_PT_colour(_SubPanel, bpy.types.Panel):
         layout.prop(props, "show_legend", icon="IMAGE_RGB")
 
 
-# -- geometry (issue 5) ---------------------------------------------------------------------
+# -- geometry ----------------------------------------------------------------------------------
 
 class NEURONLIVE_UL_groups(bpy.types.UIList):
     """One row per cell group: name, cells, objects (interaction level), colour level."""

@@ -7,9 +7,9 @@ from pathlib import Path
 import bpy
 from bpy.app.handlers import persistent
 
-from . import EXTENSION_PACKAGE
-from .engine import CacheError, FrameCache
-from .session import session
+from .. import EXTENSION_PACKAGE
+from ..engine import CacheError, FrameCache
+from ..engine.state import session
 
 
 def user_folder(name):

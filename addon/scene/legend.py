@@ -1,4 +1,4 @@
-"""The in-scene colour legend (issue 6): the colour bar (palette, limits, unit) on a small
+"""The in-scene colour legend: the colour bar (palette, limits, unit) on a small
 emissive plane parented to the scene camera, in a corner of its view, so it renders with
 the animation.
 
@@ -6,10 +6,11 @@ One object, one material, one image: redrawing the bar (new limits or palette) r
 image in place. The plane is placed from the camera's own view frame
 (`Camera.view_frame(scene=...)`: sensor, lens, sensor fit, resolution and pixel aspect), so
 it stays in frame at any aspect. seaborn/matplotlib are only imported by the drawing
-(api.colour_bar), never when the add-on is enabled.
+(images.colour_bar), never when the add-on is enabled.
 """
 import bpy
 
+from . import framing, images, playback
 from .guard import Guard
 
 LEGEND = "NEURON Live legend"  # the object, its mesh, its material and its image
@@ -35,8 +36,7 @@ def show_legend(scene, visible=True):
         return obj
     camera = scene.camera
     if camera is None:
-        from . import playback, scene_setup
-        camera = scene_setup.frame_camera(scene, playback.cell_objects(scene))
+        camera = framing.frame_camera(scene, playback.cell_objects(scene))
         if camera is None:
             raise RuntimeError("No camera and no cells to frame one on: load a model first")
     image = _draw(scene)
@@ -91,16 +91,10 @@ def on_toggle(props, context):
 
 
 def _draw(scene):
-    """The colour bar PNG of api.colour_bar (palette, limits, unit label) as our image."""
-    from . import api, plots
-
-    path = plots.default_path("legend.png")
-    api._refreshing.append(True)  # drawn for the legend: not a plot the user asked to refresh
-    try:
-        api.colour_bar(path=path, width=IMAGE_SIZE[0], height=IMAGE_SIZE[1], show=False, scene=scene)
-    finally:
-        api._refreshing.pop()
-    return plots.show_image(path, LEGEND)  # the same Image datablock, reloaded in place
+    """The colour bar PNG (palette, limits, unit label) as our image."""
+    path = images.default_path("legend.png")
+    images.colour_bar(scene, path, *IMAGE_SIZE)
+    return images.show_image(path, LEGEND)  # the same Image datablock, reloaded in place
 
 
 def _new_object():

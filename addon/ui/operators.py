@@ -1,11 +1,12 @@
-"""Thin operators: each one calls a function of `api` and reports its outcome."""
+"""Thin operators: each one calls a function of the session layer (the same functions the
+scripting API offers) and reports its outcome."""
 import bpy
 from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from . import api
-from .session import session
-from ..model_loaders.load import SUFFIXES
+from ...model_loaders import MenuOnlyModel, SUFFIXES
+from ..engine.state import session
+from ..session import colouring, install, loading, meshes, plotting, running
 
 FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES))
 
@@ -53,11 +54,9 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
         return super().invoke(context, event)
 
     def execute(self, context):
-        from ..model_loaders import MenuOnlyModel
-
         clamp = dict(amp=self.clamp_amp, delay=self.clamp_delay, dur=self.clamp_dur) if self.add_clamp else None
         try:
-            api.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
+            loading.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
                            after=self.after, language=self.language, clamp=clamp)
         except MenuOnlyModel as exc:  # not a failure: the user picks a button (panel or popup)
             self.report({"WARNING"}, str(exc))
@@ -84,7 +83,7 @@ class NEURONLIVE_OT_run(bpy.types.Operator):
                                    description="Continue the last run to the new tstop instead of starting at 0")
 
     def execute(self, context):
-        if _call(self, api.run, scene=context.scene, wait_done=False, extend=self.extend) != {"FINISHED"}:
+        if _call(self, running.run, scene=context.scene, wait_done=False, extend=self.extend) != {"FINISHED"}:
             return {"CANCELLED"}
         # Stay modal to catch Esc where there is a window (not in the bpy module).
         if context.window and context.window_manager.modal_handler_add(self):
@@ -95,7 +94,7 @@ class NEURONLIVE_OT_run(bpy.types.Operator):
         if session.task is None:
             return {"FINISHED"}
         if event.type == "ESC":
-            api.cancel()
+            running.cancel()
             self.report({"INFO"}, "Cancelling: the frames done so far stay")
         return {"PASS_THROUGH"}
 
@@ -106,7 +105,7 @@ class NEURONLIVE_OT_cancel(bpy.types.Operator):
     bl_label = "Cancel"
 
     def execute(self, context):
-        api.cancel()
+        running.cancel()
         return {"FINISHED"}
 
 
@@ -116,7 +115,7 @@ class NEURONLIVE_OT_install_neuron(bpy.types.Operator):
     bl_label = "Install NEURON"
 
     def execute(self, context):
-        return _call(self, api.install_neuron, wait_done=False,
+        return _call(self, install.install_neuron, wait_done=False,
                      info=lambda _task: "Installing NEURON… (progress in the status bar)")
 
 
@@ -130,7 +129,7 @@ class NEURONLIVE_OT_fit_limits(bpy.types.Operator):
                                    description="Use the 2nd and 98th percentiles, ignoring outliers")
 
     def execute(self, context):
-        return _call(self, api.fit_limits, scene=context.scene, robust=self.robust,
+        return _call(self, colouring.fit_limits, scene=context.scene, robust=self.robust,
                      info=lambda limits: f"Colour limits {limits[0]:.4g} to {limits[1]:.4g}")
 
 
@@ -144,7 +143,7 @@ class NEURONLIVE_OT_plot_traces(bpy.types.Operator):
 
     def execute(self, context):
         names = [n.strip() for n in self.sections.split(",") if n.strip()] or None
-        return _call(self, api.plot_traces, sections=names, scene=context.scene,
+        return _call(self, plotting.plot_traces, sections=names, scene=context.scene,
                      info=lambda plot: f"Traces of {', '.join(plot.labels)} in the image "
                                        f"'{plot.image.name}' ({plot.path})")
 
@@ -155,7 +154,7 @@ class NEURONLIVE_OT_colour_bar(bpy.types.Operator):
     bl_label = "Colour Bar"
 
     def execute(self, context):
-        return _call(self, api.colour_bar, scene=context.scene,
+        return _call(self, plotting.colour_bar, scene=context.scene,
                      info=lambda plot: f"Colour bar in the image '{plot.image.name}' ({plot.path})")
 
 
@@ -165,12 +164,12 @@ class NEURONLIVE_OT_plot_spikes(bpy.types.Operator):
     bl_label = "Spike Raster"
 
     def execute(self, context):
-        return _call(self, api.plot_spikes, scene=context.scene,
+        return _call(self, plotting.plot_spikes, scene=context.scene,
                      info=lambda plot: f"{len(plot.spikes['time'])} spikes in the image "
                                        f"'{plot.image.name}' ({plot.path})")
 
 
-# -- geometry (issue 5) ---------------------------------------------------------------------
+# -- geometry ----------------------------------------------------------------------------------
 
 class NEURONLIVE_OT_build_mesh(bpy.types.Operator):
     """Rebuild the cells' objects with the geometry settings and groups of the panel"""
@@ -179,7 +178,7 @@ class NEURONLIVE_OT_build_mesh(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        return _call(self, api.build_mesh, scene=context.scene,
+        return _call(self, meshes.build_mesh, scene=context.scene,
                      info=lambda objects: f"Built {len(objects)} object(s), "
                                           f"{sum(len(obj.data.vertices) for obj in objects):,} vertices")
 
@@ -195,7 +194,7 @@ class NEURONLIVE_OT_add_group(bpy.types.Operator):
                           description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
 
     def execute(self, context):
-        return _call(self, api.add_group, self.name or None, cells=self.cells, scene=context.scene)
+        return _call(self, meshes.add_group, self.name or None, cells=self.cells, scene=context.scene)
 
 
 class NEURONLIVE_OT_remove_group(bpy.types.Operator):
@@ -209,7 +208,7 @@ class NEURONLIVE_OT_remove_group(bpy.types.Operator):
 
     def execute(self, context):
         index = None if self.index < 0 else self.index
-        return _call(self, api.remove_group, index, scene=context.scene)
+        return _call(self, meshes.remove_group, index, scene=context.scene)
 
 
 class NEURONLIVE_OT_frame_camera(bpy.types.Operator):
@@ -219,7 +218,7 @@ class NEURONLIVE_OT_frame_camera(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        return _call(self, api.frame_camera, scene=context.scene)
+        return _call(self, meshes.frame_camera, scene=context.scene)
 
 
 CLASSES = (

@@ -14,12 +14,17 @@ strength: no relinking, no rebuild.
 
 Nodes are found by name, so changing palette, limits, brightness or static colouring
 rewrites a few node values and never touches meshes. The palette comes from seaborn
-through `colormaps` (imported lazily: enabling the add-on imports no seaborn).
+through `colour.palettes` (imported lazily: enabling the add-on imports no seaborn).
 """
 import numpy as np
 import bpy
 
+from ..colour import palettes
+from ..colour.palettes import PaletteError
+from ..engine.state import session
+from . import legend
 from .guard import Guard
+from .playback import attribute_name
 
 TAG = "neuron_live_activity"          # custom property marking our materials
 STATIC_ATTRIBUTE = "nl_static_colour"  # per-vertex FLOAT_COLOR for colouring without a run
@@ -49,7 +54,6 @@ def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
         settings["vmin"] = vmin
     if vmax is not None:
         settings["vmax"] = vmax
-    from .colormaps import PaletteError
     try:
         apply(material, **settings)
     except PaletteError as exc:  # a bad name typed earlier must not stop a mesh build
@@ -120,7 +124,7 @@ def is_activity_material(material):
 
 
 def set_ramp(color_ramp, ramp):
-    """Write a `colormaps.Ramp` into a Blender ColorRamp, reusing its elements."""
+    """Write a `palettes.Ramp` into a Blender ColorRamp, reusing its elements."""
     elements = color_ramp.elements
     while len(elements) > 1:
         elements.remove(elements[-1])
@@ -163,11 +167,9 @@ _RAMPS = {}
 
 def ramp_for(palette, start=0.0, stop=1.0):
     """The fitted ramp of a palette sub-range (cached: fitting costs a few ms)."""
-    from . import colormaps
-
     key = (palette, float(start), float(stop))
     if key not in _RAMPS:
-        _RAMPS[key] = colormaps.ramp_stops(colormaps.colormap(palette), start, stop)
+        _RAMPS[key] = palettes.ramp_stops(palettes.colormap(palette), start, stop)
     return _RAMPS[key]
 
 
@@ -177,9 +179,6 @@ def activity_materials():
 
 def current_attribute(scene):
     """The attribute playback writes: the cached run's variable, else the scene's."""
-    from .playback import attribute_name
-    from .session import session
-
     variable = session.cache.meta["variable"] if session.cache is not None else \
         getattr(getattr(scene, "neuron_live", None), "variable", "v")
     return attribute_name(variable)
@@ -193,8 +192,7 @@ def refresh_all(scene, attribute=None):
     found = activity_materials()
     for material in found:
         apply(material, attribute=attribute, **settings)
-    from . import legend
-    legend.refresh(scene)  # issue 6: a shown in-scene legend follows the palette and limits
+    legend.refresh(scene)  # a shown in-scene legend follows the palette and limits
     return found
 
 
@@ -215,19 +213,3 @@ def write_static_colours(mesh, section_colours):
 
 
 batch = Guard()  # set while our own code changes the properties
-
-
-def on_colour_changed(props, context):
-    """Property update: recolour in place; a bad palette name goes to the status line."""
-    if batch:
-        return
-    from .colormaps import PaletteError
-
-    scene = props.id_data
-    try:
-        if props.colour_by != "ACTIVITY":
-            from . import api
-            api.static_colours(scene)
-        refresh_all(scene)
-    except (PaletteError, RuntimeError) as exc:  # shown in the panel's status line
-        props.status = str(exc)

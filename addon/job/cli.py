@@ -155,7 +155,7 @@ def blender_command(argv):
     NEURON Live is already enabled in that Blender, so the job just runs."""
     def prepare(_args):
         from importlib import import_module
-        return import_module(".job", __package__).run_job
+        return import_module(".run", __package__).run_job
     return main(argv, prog="blender --command neuron_live", prepare=prepare)
 
 

@@ -3,7 +3,7 @@
 A group is a set of cells with its own detail: how many objects (interaction level: one for
 the group, one per cell, one per section) and how finely colours follow the simulation
 (colour level: the group's mean of its cells' roots, each cell's soma middle, each section's
-middle, or every segment). AUTO picks both from the cell count (geometry.auto_levels).
+middle, or every segment). AUTO picks both from the cell count (shapes.cells.auto_levels).
 
 Every object carries the per-vertex int attributes `cell`, `section`, `segment`, plus what
 playback gathers: `.nl_source` (the segment whose value a vertex shows) and, when blending
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 
 import bpy
 import numpy as np
-from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from . import attributes, geometry, materials, playback
+from ..shapes import cells as shape_cells, polylines, tubes
+from . import attributes, materials, playback
 
 MAX_NAME_BYTES = 63
 GN_MIN_VERTICES = 20_000  # objects at least this big are built by Geometry Nodes (attributes.py)
@@ -30,19 +30,6 @@ COLOUR_ITEMS = (("AUTO", "Auto", "From the cell count: segment ≤ 5 cells, sect
                 ("CELL", "Cell", "One colour per cell: its soma's middle"),
                 ("SECTION", "Section", "One colour per section: its middle segment"),
                 ("SEGMENT", "Segment", "Every segment along the arc"))
-
-
-class NEURONLIVE_PG_group(bpy.types.PropertyGroup):
-    # `name` (inherited) names the group and its collection.
-    cells: StringProperty(name="Cells", default="",
-                          description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
-    interaction: EnumProperty(name="Objects", items=INTERACTION_ITEMS, default="AUTO")
-    colour_level: EnumProperty(name="Colour", items=COLOUR_ITEMS, default="AUTO")
-    sides: IntProperty(name="Sides", default=0, min=0, max=64,
-                       description="Vertices around each tube (0: the scene's setting)")
-
-
-CLASSES = (NEURONLIVE_PG_group,)
 
 
 @dataclass
@@ -124,8 +111,8 @@ def _use_nodes(n_points, options):
 
 def _numpy_mesh(lines, options):
     if options.as_lines:
-        return geometry.line_mesh(lines)
-    return geometry.tube_mesh(lines, max(3, int(options.sides)), options.caps)
+        return tubes.line_mesh(lines)
+    return tubes.tube_mesh(lines, max(3, int(options.sides)), options.caps)
 
 
 def _new_mesh(name, lines, point_attributes, options, built=None):
@@ -144,7 +131,7 @@ def _new_mesh(name, lines, point_attributes, options, built=None):
 
 
 @dataclass
-class BuildOptions(geometry.GeometryOptions):
+class BuildOptions(polylines.GeometryOptions):
     method: str = "AUTO"  # AUTO | GEOMETRY_NODES | NUMPY
 
 
@@ -159,10 +146,10 @@ def build(scene, model, groups=None, options=None, variable="v"):
     for group in groups:
         group_options = replace(options, **group.options)
         cells = np.arange(n_cells) if group.cells is None else np.asarray(group.cells, np.int64)
-        auto_interaction, auto_colour = geometry.auto_levels(len(cells))
+        auto_interaction, auto_colour = shape_cells.auto_levels(len(cells))
         interaction = auto_interaction if group.interaction == "AUTO" else group.interaction
         colour = auto_colour if group.colour_level == "AUTO" else group.colour_level
-        lines = geometry.polylines(model, group_options)
+        lines = polylines.polylines(model, group_options)
         in_group = np.flatnonzero(np.isin(model.section_cell, cells))
         key = {"GROUP": np.zeros(len(in_group), np.int64), "CELL": model.section_cell[in_group],
                "SECTION": in_group}[interaction]
@@ -172,7 +159,7 @@ def build(scene, model, groups=None, options=None, variable="v"):
             lines = lines.take(sections)
         bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True]) if len(key) else np.zeros(1, int)
         collection = _collection(scene, group.name)
-        mean_of = geometry.group_sources(model, cells) if colour == "GROUP" else None
+        mean_of = shape_cells.group_sources(model, cells) if colour == "GROUP" else None
         starts = lines.starts
         # All objects small: one numpy mesh for the group, sliced per object (no per-object
         # numpy passes); else each object on its own (Geometry Nodes for the big ones).
@@ -195,7 +182,7 @@ def build(scene, model, groups=None, options=None, variable="v"):
                 point_attributes[".nl_blend_source"] = (part.blend_segment, "INT")
                 point_attributes[".nl_blend_weight"] = (part.blend_weight, "FLOAT")
             elif mean_of is None and colour != "SEGMENT":  # SEGMENT: playback reads `segment`
-                point_attributes[".nl_source"] = (geometry.colour_sources(model, part, colour), "INT")
+                point_attributes[".nl_source"] = (shape_cells.colour_sources(model, part, colour), "INT")
             name = object_name(full)
             ready = whole.part(starts[first], starts[stop]) if whole is not None else None
             mesh = _new_mesh(name, part, point_attributes, group_options, ready)

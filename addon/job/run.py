@@ -1,7 +1,7 @@
 """The main job in one call: model → simulation → coloured cells → .blend, MP4, PNG stills, plots.
 
-Built only from the public scripting API and `scene_setup`, so a script can do the same by
-hand. Frames are rendered one by one into PNGs and then encoded by Blender's own FFmpeg
+Built only from the functions behind the scripting API and `scene.framing`, so a script
+can do the same by hand. Frames are rendered one by one into PNGs and then encoded by Blender's own FFmpeg
 through a temporary sequencer scene: this gives a per-frame progress, free stills, and
 frame ranges that do not start at the first frame (playback ties cache sample 0 to
 `scene.frame_start`, so the scene's range itself must not move).
@@ -15,7 +15,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import api, scene_setup
+from ..scene import framing
+from ..session import colouring, loading, meshes, plotting, running
 
 ENGINES = {"CYCLES": ("CYCLES",), "EEVEE": ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"),
            "WORKBENCH": ("BLENDER_WORKBENCH",)}
@@ -99,25 +100,25 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     if new_file:
         bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    model = api.load_model(str(model_path), scene=scene, build=False)
+    model = loading.load_model(str(model_path), scene=scene, build=False)
     _save(blend)  # before the run, so the frame cache is written beside the .blend
     lap("load")
     progress("simulate", 0, model.summary())
     settings = {k: v for k, v in (("tstop", tstop), ("frames_per_ms", frames_per_ms)) if v is not None}
-    cache = api.run(scene=scene, on_progress=lambda task: progress("simulate", task.progress, task.message),
+    cache = running.run(scene=scene, on_progress=lambda task: progress("simulate", task.progress, task.message),
                     **settings)
     lap("simulate")
     progress("build", 0, "building the cells' mesh")
-    objects = api.build_mesh(scene=scene, frame_camera=False, dark_world=False)
+    objects = meshes.build_mesh(scene=scene, frame_camera=False, dark_world=False)
     lap("build")
     progress("colour", 0, "colours, camera, render settings")
     if palette:
-        api.set_colormap(palette, scene=scene)
-    limits = api.fit_limits(scene=scene)
+        colouring.set_colormap(palette, scene=scene)
+    limits = colouring.fit_limits(scene=scene)
     first, last = _frame_range(scene, frame_range)
     _render_settings(scene, engine_id, width, height, fps, samples, objects)
-    scene_setup.frame_camera(scene, objects)
-    scene_setup.dark_world(scene)
+    framing.frame_camera(scene, objects)
+    framing.dark_world(scene)
     lap("colour")
     progress("save", 0, f"saving {blend.name}")
     _video_output(scene, f"//{name}.mp4")  # so the saved .blend renders the same movie
@@ -132,9 +133,9 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
         _render_outputs(result, scene, movie_frames, wanted, keep_frames, progress, lap)
     progress("plots", 0, "trace plot and colour bar")
     segments = _trace_segments(cache, scene, peak)
-    result.traces = api.plot_traces(segments, frame=peak, path=out / f"{name}_traces.png", show=False,
+    result.traces = plotting.plot_traces(segments, frame=peak, path=out / f"{name}_traces.png", show=False,
                                     scene=scene).path
-    result.colour_bar = api.colour_bar(out / f"{name}_colour_bar.png", show=False, scene=scene).path
+    result.colour_bar = plotting.colour_bar(out / f"{name}_colour_bar.png", show=False, scene=scene).path
     lap("plots")
     progress("plots", 1, "done")
     return result
@@ -220,7 +221,7 @@ def _render_settings(scene, engine_id, width, height, fps, samples, objects):
     render.film_transparent = False
     scene.view_settings.view_transform = "Standard"
     scene.view_settings.look = "None"
-    scene_setup.lock_interface_while_rendering(scene)
+    framing.lock_interface_while_rendering(scene)
     if engine_id == "CYCLES":
         scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", int(samples), False
         # The cells light nothing (emission only, dark world): sampling them as lights only

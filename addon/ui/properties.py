@@ -1,9 +1,22 @@
 """Settings saved in the .blend: the model, the simulation settings, the cache path."""
 import bpy
-from bpy.props import BoolProperty, FloatProperty, StringProperty
-from bpy.props import CollectionProperty, IntProperty  # geometry (issue 5)
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from .groups import NEURONLIVE_PG_group  # geometry (issue 5): registered before the scene's group
+from ..colour.palettes import PaletteError, palette_names
+from ..scene import legend, materials, netcons
+from ..scene.groups import COLOUR_ITEMS, INTERACTION_ITEMS
+from ..session import colouring, meshes
+
+
+class NEURONLIVE_PG_group(bpy.types.PropertyGroup):
+    # `name` (inherited) names the group and its collection.
+    cells: StringProperty(name="Cells", default="",
+                          description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
+    interaction: EnumProperty(name="Objects", items=INTERACTION_ITEMS, default="AUTO")
+    colour_level: EnumProperty(name="Colour", items=COLOUR_ITEMS, default="AUTO")
+    sides: IntProperty(name="Sides", default=0, min=0, max=64,
+                       description="Vertices around each tube (0: the scene's setting)")
+
 
 
 class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
@@ -33,7 +46,7 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                               description="Entry file that built a button menu instead of a model")
     menu_actions: StringProperty(name="Menu buttons", options={"SKIP_SAVE"},
                                  description="Labels of the menu entry's buttons, one per line")
-    # -- loading (issue 3): add fields above this line
+    # (loading settings above)
     sides: IntProperty(name="Sides", default=8, min=3, max=64, description="Vertices around each tube")
     segmentation: IntProperty(name="Points per section", default=0, min=0, max=1000,
                               description="Resample each section evenly along its arc (never fewer "
@@ -61,16 +74,23 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     groups: CollectionProperty(type=NEURONLIVE_PG_group, name="Groups",
                                description="Cell groups with their own objects and colour detail (none: one group)")
     groups_index: IntProperty(name="Group", default=0, min=0, description="The group selected in the list")
-    # -- geometry (issue 5): add fields above this line
-    def _colour_changed(self, context):  # recolour the materials in place (never the meshes)
-        from .materials import on_colour_changed
-        on_colour_changed(self, context)
+    # (geometry settings above)
+    def _colour_changed(self, context):
+        """Recolour the materials in place (never the meshes); errors go to the status line."""
+        if materials.batch:
+            return
+        scene = self.id_data
+        try:
+            if self.colour_by != "ACTIVITY":
+                colouring.static_colours(scene)
+            materials.refresh_all(scene)
+        except (PaletteError, RuntimeError) as exc:
+            self.status = str(exc)
 
     def _palette_search(self, context, edit_text):
-        from .colormaps import palette_names
         return [name for name in palette_names() if edit_text.lower() in name.lower()]
 
-    colour_by: bpy.props.EnumProperty(
+    colour_by: EnumProperty(
         name="Colour by", update=_colour_changed, description="What the cells' colour shows",
         items=(("ACTIVITY", "Activity", "The recorded variable, through the palette"),
                ("SECTION_TYPE", "Section type", "soma, axon, dend, apic, other: one colour each"),
@@ -91,16 +111,22 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     static_palette: StringProperty(name="Static palette", default="deep", update=_colour_changed,
                                    search=_palette_search, search_options={"SUGGESTION"},
                                    description="Qualitative palette for colouring by section type or name")
-    shading: bpy.props.EnumProperty(
+    shading: EnumProperty(
         name="Shading", update=_colour_changed, default="EMISSION",
         description="How the cells' surface shows the colours",
         items=(("EMISSION", "Emission", "Glow in the palette's colours whatever the lights (colours read exactly)"),
                ("PRINCIPLED", "Principled", "A lit surface: shape and depth from the scene's lights"),
                ("BOTH", "Both", "Lit and glowing: Principled with emission at the brightness")))
 
-    def _netcons_changed(self, context):  # build, rebuild or hide the NetCon curves
-        from .connections_view import on_toggle
-        on_toggle(self, context)
+    def _netcons_changed(self, context):
+        """Build, rebuild or hide the NetCon curves; errors go to the status line."""
+        if netcons.quiet:
+            return
+        try:
+            with netcons.quiet:
+                meshes.show_connections(self.show_netcons, scene=self.id_data)
+        except RuntimeError as exc:
+            self.status = str(exc)
 
     show_netcons: BoolProperty(name="NetCons", default=False, update=_netcons_changed,
                                description="Draw the network's connections as thin curves, source to target "
@@ -108,16 +134,15 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     netcon_radius: FloatProperty(name="Radius (µm)", default=1.0, min=0.001, soft_max=20.0,
                                  update=_netcons_changed, description="Radius of the NetCon curves in µm")
     def _legend_changed(self, context):  # show or hide the in-scene colour legend
-        from .legend import on_toggle
-        on_toggle(self, context)
+        legend.on_toggle(self, context)
 
     show_legend: BoolProperty(name="Legend in render", default=False, update=_legend_changed,
                               description="Show the colour bar (palette, limits, unit) in a corner of the "
                               "camera's view, so it renders with the animation")
-    # -- colour (issue 6): add fields above this line
 
 
-CLASSES = (NEURONLIVE_PG_scene,)
+
+CLASSES = (NEURONLIVE_PG_group, NEURONLIVE_PG_scene)  # the group first: the scene's collection holds it
 
 
 def register_properties():

@@ -104,26 +104,3 @@ def spike_raster(path, times, rows, *, n_rows=None, row_labels=None, tstop=None,
         fig.savefig(path, dpi=dpi)
     return Plot(Path(path), (width, height), [(t.get_xdata(), t.get_ydata()) for t in ticks],
                 list(row_labels) if row_labels is not None else [])
-
-
-def default_path(filename):
-    """`filename` in the extension's own user folder (plots/), replaced by each new plot."""
-    import bpy
-    from . import EXTENSION_PACKAGE
-
-    return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path="plots", create=True)) / filename
-
-
-def show_image(path, name):
-    """Load (or reload) `path` as the Blender image `name`, e.g. for the Image Editor."""
-    import bpy
-
-    image = bpy.data.images.get(name)
-    if image is not None and bpy.path.abspath(image.filepath) == str(path):
-        image.reload()
-        return image
-    if image is not None:
-        bpy.data.images.remove(image)
-    image = bpy.data.images.load(str(path))
-    image.name = name
-    return image

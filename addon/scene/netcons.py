@@ -3,7 +3,7 @@
 Built in numpy: every connection is a two-point POLY curve of one `Curves` datablock
 (`add_curves` + `foreach_set` on `position` and `radius`), never a spline or an operator
 per connection. Ends come from `Model.netcon_points()` and are moved exactly as the cell
-meshes are (`geometry.to_blender`, the one µm → Blender transform), so a curve starts at its source segment and ends at its
+meshes are (`shapes.polylines.to_blender`, the one µm → Blender transform), so a curve starts at its source segment and ends at its
 synapse. A connection belongs to the group of its target cell; NetCons with an end that
 has no place in space (an artificial cell such as NetStim, a spike recorder) are left out
 and counted.
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from .geometry import to_blender
+from ..shapes.polylines import to_blender
+from .groups import object_name
 from .guard import Guard
 
 TAG = "neuron_live_netcons"
@@ -112,8 +113,6 @@ def remove(scene):
 
 def build(scene, model, groups, options, radius_um=1.0):
     """One Curves object per group (the NetCons onto its cells); returns (objects, skipped)."""
-    from .groups import object_name
-
     remove(scene)
     found = connections(model, options)
     collection = bpy.data.collections.new(COLLECTION)
@@ -146,18 +145,3 @@ def set_visible(scene, visible):
 
 
 quiet = Guard()  # set while our own code changes the properties
-
-
-def on_toggle(props, context):
-    """Property update of `show_netcons` / `netcon_radius`: build or hide; errors go to the
-    status line (the panel shows them)."""
-    if quiet:
-        return
-    from . import api
-
-    scene = props.id_data
-    try:
-        with quiet:
-            api.show_connections(props.show_netcons, scene=scene)
-    except RuntimeError as exc:
-        props.status = str(exc)

@@ -4,8 +4,9 @@ import os
 import bpy
 from bpy.props import StringProperty
 
-from . import EXTENSION_PACKAGE, neuron_setup
-from .session import session
+from .. import EXTENSION_PACKAGE
+from ..engine.state import session
+from ..install import neuron_setup
 
 
 def _use_path(self, context):

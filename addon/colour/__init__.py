@@ -1,0 +1,1 @@
+"""bpy-free colour: palettes fitted to Blender's ColorRamp, and matplotlib plots."""

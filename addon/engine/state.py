@@ -1,0 +1,48 @@
+"""What the main thread holds of the engine: the loaded model, its frame cache, the task in
+flight and the worker thread. Plain data (no bpy), so every layer above can read it."""
+import threading
+from dataclasses import dataclass, field
+
+from .worker import Worker
+
+
+@dataclass
+class Task:
+    """Work in flight on another thread, seen from the main thread."""
+    label: str
+    future: object
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: float = 0.0
+    message: str = ""
+    on_done: object = None  # callable(task) run on the main thread when finished
+
+
+class Session:
+    def __init__(self):
+        self._worker = None
+        self.model = None
+        self.recording = False  # the model came from a recording: NEURON does not hold it
+        self.cache = None
+        self.task = None
+        self.message = ""  # outcome of the last task without a scene to report to
+
+    @property
+    def worker(self):
+        if self._worker is None:
+            self._worker = Worker()
+        return self._worker
+
+    @property
+    def busy(self):
+        return self.task is not None
+
+    def drain(self):
+        """Events the worker posted since the last call (none before it exists)."""
+        return self._worker.drain() if self._worker else ()
+
+    def check_idle(self):
+        if self.busy:
+            raise RuntimeError(f"NEURON Live is busy: {self.task.label} is still running")
+
+
+session = Session()

@@ -1,0 +1,1 @@
+"""bpy-free: find, install or point at NEURON for Blender's Python."""

@@ -1,0 +1,145 @@
+"""Runs: simulate the loaded model on the worker thread into a frame cache, continue a
+run, cancel; the outcome goes to the scene's status line and colours."""
+import time
+from pathlib import Path
+
+import bpy
+
+from ..engine import FrameCache, RunSettings, simulate, spikes
+from ..engine.cache import file_sha256
+from ..engine.state import Task, session
+from ..scene import cache_files, materials, playback
+from . import plotting
+from .loading import load_model
+from .tasks import start, wait
+
+RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "frames_per_ms", "variable", "own_run")
+
+
+def _progress_reporter(worker, settings, first_frame):
+    """Progress events with simulated ms, ms per wall second and the time left, at most
+    every 50 ms: a small model samples thousands of frames a second."""
+    started = time.monotonic()
+    posted = [0.0]
+
+    def progress(t, frame):
+        now = time.monotonic()
+        if now - posted[0] < 0.05 and frame < settings.n_frames - 1:
+            return
+        posted[0] = now
+        elapsed = now - started
+        done = frame + 1 - first_frame
+        rate = (done / settings.frames_per_ms) / elapsed if elapsed > 0 else 0.0
+        left = (settings.n_frames - frame - 1) / settings.frames_per_ms / rate if rate else 0.0
+        worker.post("progress", fraction=(frame + 1) / settings.n_frames,
+                    message=f"t = {t:.1f} / {settings.tstop:g} ms · {rate:.0f} ms/s · {left:.0f} s left")
+    return progress
+
+
+def start_run(settings, cache_folder, on_done, *, extend=False):
+    """Simulate the loaded model on the worker thread into a new cache, or (extend=True)
+    continue the last run into the same cache up to the new tstop."""
+    model = session.model
+    if model is None:
+        raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
+    session.check_idle()
+    if extend:
+        cache = session.cache
+        if cache is None or cache.meta.get("model") != model.path or cache.frames_done == 0:
+            raise RuntimeError("Nothing to continue: run the simulation first")
+        if settings.n_frames <= cache.frames_done:
+            raise RuntimeError(f"Continue needs a tstop beyond {(cache.frames_done - 1) / settings.frames_per_ms:g} ms")
+        if cache.meta["variable"] != settings.variable or cache.meta["frames_per_ms"] != settings.frames_per_ms:
+            raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
+        first_frame = cache.frames_done
+        cache.extend(settings.n_frames)
+        cache.meta["settings"] = settings.as_dict()
+    else:
+        first_frame = 0
+        cache = FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
+                                  segments=(model.segment_section, model.segment_x),
+                                  variable=settings.variable, frames_per_ms=settings.frames_per_ms,
+                                  model=model.path, model_sha256=file_sha256(model.path),
+                                  settings=settings.as_dict(), section_names=model.section_names)
+    session.cache = cache
+    worker = session.worker
+    task = Task(label="simulation", future=None, on_done=on_done)
+    progress = _progress_reporter(worker, settings, first_frame)
+
+    def job():
+        try:
+            with spikes.recording(model, cache.folder, extend=extend):  # spikes.npz for the raster
+                done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
+                                progress=progress)
+        except Exception as exc:
+            cache.finish(complete=False, error=str(exc))
+            raise
+        cache.finish(complete=done == settings.n_frames, cancelled=task.cancel.is_set())
+        return done
+
+    task.future = worker.submit(job)
+    return start(task)
+
+
+def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
+    """Simulate the loaded model from 0 to tstop into a new frame cache.
+
+    Keyword settings (tstop, dt, v_init, celsius, cvode, frames_per_ms, variable)
+    update the scene's settings first. Returns the cache (or the task when
+    `wait_done=False`; `neuron_live.cancel()` stops it, keeping the frames done).
+    `on_progress(task)` is called while waiting (task.progress, task.message).
+    """
+    scene = scene or bpy.context.scene
+    props = scene.neuron_live
+    for key, value in settings.items():
+        if key not in RUN_SETTINGS:
+            raise TypeError(f"run() got an unknown setting {key!r} (known: {', '.join(RUN_SETTINGS)})")
+        setattr(props, key, value)
+    if session.recording:
+        raise RuntimeError(f"{Path(props.model_path).name} is a recording: load its model to run it again")
+    if session.model is None and props.model_path and not session.busy:
+        load_model(bpy.path.abspath(props.model_path), scene=scene, build=False)
+    settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
+    folder = cache_files.cache_folder(session.model.path) if session.model else None
+    task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
+    scene.frame_start = 1
+    scene.frame_end = playback.frame_of_sample(scene, settings.n_frames - 1)
+    props.cache_path = cache_files.stored_path(session.cache.folder)
+    if not wait_done:
+        return task
+    wait(task, on_progress=on_progress)
+    return session.cache
+
+
+def continue_run(*, tstop, scene=None, wait_done=True, on_progress=None):
+    """Extend the last run from where it stopped (finished or cancelled) to a later tstop;
+    the result equals one run straight to that tstop."""
+    return run(scene=scene, wait_done=wait_done, on_progress=on_progress, tstop=tstop, extend=True)
+
+
+def _exact(value):
+    """Blender stores floats as float32: 0.025 comes back as 0.0250000004, which NEURON
+    would step with. Keep the 7 significant digits float32 actually holds."""
+    return float(f"{value:.7g}") if isinstance(value, float) else value
+
+
+def _run_done(scene, task):
+    props = scene.neuron_live
+    meta = session.cache.meta
+    error = task.future.exception()
+    if error is not None:
+        props.status = f"Simulation failed: {error}"
+    elif meta["cancelled"]:
+        props.status = f"Cancelled after {meta['frames_done']} of {meta['n_frames']} frames"
+    else:
+        props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
+    materials.refresh_all(scene)  # the material reads this run's variable
+    playback.refresh(scene)
+    plotting.refresh_plots(scene)  # redraw the plots asked for before (none: nothing to do)
+
+
+def cancel():
+    """Stop the work in flight within one chunk; the frames done stay usable."""
+    if session.task is not None:
+        session.task.cancel.set()
+
