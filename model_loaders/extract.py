@@ -69,7 +69,7 @@ def extract_model(h, path, *, layout=True):
         points=points,
         point_arc=np.array(arcs, dtype=np.float32),
         cell_names=[str(key) for key in cells],
-        settings={"tstop": h.tstop, "dt": h.dt, "v_init": h.v_init, "celsius": h.celsius},
+        settings=integrator_settings(h),
         t_at_load=float(h.t),
         cell_offset=offsets,
         cell_laid_out=laid_out & layout,
@@ -77,3 +77,20 @@ def extract_model(h, path, *, layout=True):
         **extract_netcons(index, netcons),
         notes=notes,
     )
+
+
+def integrator_settings(h):
+    """The run settings as the model left them: tstop, v_init, celsius, and the integrator
+    (CVode on/off with its tolerances, secondorder, dt).
+
+    dt is the step NEURON's standard run (run(), stdinit()) takes: stdrun's setdt() fits
+    dt to a whole number of steps per 1 / steps_per_ms (dt = 0.05 with the default 40
+    steps per ms runs at 0.025). With CVode on, h.dt is only CVode's last step (1.85 ms
+    in one published model): the fixed step offered then is 1 / steps_per_ms."""
+    cvode = h.CVode()
+    active = bool(cvode.active())
+    outer = 1.0 / float(getattr(h, "steps_per_ms", 40.0) or 40.0)
+    dt = outer if active else outer / max(1, int(outer / float(h.dt)))
+    return {"tstop": float(h.tstop), "v_init": float(h.v_init), "celsius": float(h.celsius), "dt": dt,
+            "cvode": active, "atol": float(cvode.atol()), "rtol": float(cvode.rtol()),
+            "secondorder": int(h.secondorder)}

@@ -15,22 +15,23 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from . import stimulus, templates
+from . import quit_check, stimulus, templates
 from .connections import retire_netcons
 from .errors import ModelLoadError
 from .extract import extract_model
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions
 from .nrn import neuron_h
+from .sources import files_loaded_by, line_of
 from .run_at_load import CAP_MS, capped_runs
 from .stimulus import Clamp
+from .swc_check import check_swc
 
 HOC_SUFFIXES = {".hoc", ".oc", ".nrn"}
 MORPHOLOGY_READERS = {".swc": "Import3d_SWC_read", ".asc": "Import3d_Neurolucida3",
                       ".xml": "Import3d_MorphML"}
 SUFFIXES = HOC_SUFFIXES | {".py"} | set(MORPHOLOGY_READERS)
 LANGUAGES = ("hoc", "python")
-_HOC_QUIT = re.compile(r"^[^/\n]*\bquit\s*\(\s*\)", re.MULTILINE)
 _PY_QUIT = re.compile(r"^[^#\n]*(\bh\.quit\s*\(|[\"']quit\s*\(\s*\))", re.MULTILINE)
 
 # A Python model's globals stay alive here: its sections, stimuli and NetCons would
@@ -65,10 +66,12 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     # Everything that can refuse the model runs before the loaded model is cleared.
     text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
     if suffix in HOC_SUFFIXES:
-        _refuse_quit(path, text, _HOC_QUIT)
+        _refuse_hoc_quit(path)
     elif suffix == ".py":
         _refuse_quit(path, text, _PY_QUIT)
         _check_python_syntax(path, text)
+    elif suffix == ".swc":
+        check_swc(path)  # NEURON's SWC reader crashes the process on some bad files
     found_templates = templates.check_templates(h, path) if suffix not in MORPHOLOGY_READERS else []
     chosen = _chosen_action(path, action) if action else None
     mechanisms = load_mechanisms(h, path, mechanisms_folder, on_line) if text else None
@@ -163,7 +166,23 @@ def _clear(h):
         h.delete_section(sec=sec)
     _namespaces.clear()
     stimulus.clear()
-    h.t = 0
+    _fresh_settings(h)
+
+
+# NEURON's own values at start-up: a new model sees these, never the last model's or run's.
+FRESH_SETTINGS = {"t": 0.0, "dt": 0.025, "tstop": 5.0, "v_init": -65.0, "celsius": 6.3, "secondorder": 0,
+                  "steps_per_ms": 40.0}
+
+
+def _fresh_settings(h):
+    """Put NEURON's globals and integrator back as a fresh NEURON has them, so one model's
+    dt, CVode or temperature never leaks into the next (plain NEURON starts fresh)."""
+    for name, value in FRESH_SETTINGS.items():
+        setattr(h, name, value)
+    cvode = h.CVode()
+    cvode.active(0)
+    cvode.atol(1e-3)
+    cvode.rtol(0)
 
 
 @contextlib.contextmanager
@@ -219,9 +238,24 @@ def _captured_stderr():
 def _refuse_quit(path, text, pattern):
     match = pattern.search(text)
     if match:
-        line = text.count("\n", 0, match.start()) + 1
-        raise ModelLoadError(f"{path}:{line}: calls quit(), which would close Blender; "
-                             "remove that line (or run the model in an isolated process)")
+        _quit_error(path, line_of(text, match.start()))
+
+
+def _quit_error(path, line):
+    raise ModelLoadError(f"{path}:{line}: calls quit(), which would close Blender; "
+                         "remove that line (or run the model in an isolated process)")
+
+
+def _refuse_hoc_quit(entry):
+    """A quit() that can run while loading, in the entry or a hoc file it loads."""
+    files = [f for f in files_loaded_by(entry) if f.suffix.lower() != ".py"]
+    texts = [f.read_text(errors="replace") for f in files]
+    codes = [quit_check.code_only(text) for text in texts]
+    all_code = "\n".join(codes)
+    for file, text, code in zip(files, texts, codes):
+        offset = quit_check.live_quit_offset(code, all_code)
+        if offset is not None:
+            _quit_error(file, line_of(text, offset))
 
 
 _HOC_WHERE = re.compile(r"^\s*in (?P<file>\S+) near line (?P<line>\d+)")
@@ -233,17 +267,32 @@ def hoc_error(path, lines, fallback):
         if line.startswith("NEURON:"):
             where = _HOC_WHERE.match(lines[i + 1]) if i + 1 < len(lines) else None
             if where:
-                folder = Path(path).parent
-                return ModelLoadError(f"{folder / where['file']}:{where['line']}: {line[8:].strip()}")
+                return ModelLoadError(f"{_reported_file(path, where['file'])}:{where['line']}: {line[8:].strip()}")
             return ModelLoadError(f"{path}: {line[8:].strip()}")
     return ModelLoadError(f"{path}: {fallback}")
 
 
+def _reported_file(entry, name):
+    """The file NEURON means by `name`: load_file runs a file from its own folder and
+    names it relative to that, so one in a subfolder is found among those the entry loads."""
+    entry, name = Path(entry), Path(name)
+    here = entry.parent / name
+    if name.is_absolute():
+        return name
+    matches = [f for f in files_loaded_by(entry) if f.name == name.name]
+    if here.resolve() in matches or (here.is_file() and not matches):
+        return here
+    return matches[-1] if matches else here  # the last loaded: loading stops at an error
+
+
 def _load_hoc(h, path):
+    """By the relative name, from the model's folder (the caller chdirs there): NEURON takes
+    only ASCII paths, and after load_file of an absolute path it restores the directory,
+    undoing a model's own chdir()."""
     failure = "hoc error"
     with _captured_stderr() as errors:
         try:
-            ok = h.load_file(1, str(path))
+            ok = h.load_file(1, path.name)
         except RuntimeError as exc:
             ok, failure = False, exc
     if not ok:  # raised after the with block, which fills `errors`
@@ -259,13 +308,16 @@ def _check_python_syntax(path, text):
     try:
         compile(text, str(path), "exec")
     except SyntaxError as exc:
-        line = (exc.text or "").strip()
-        where = f"{path}:{exc.lineno}"
-        if "Missing parentheses in call to" in (exc.msg or "") or _PY2_HINTS.search(line):
-            raise ModelLoadError(f"{where}: this is Python 2 code ({line[:60]!r}), which Blender's "
-                                 "Python 3 cannot run; convert it (e.g. with the 2to3 tool) and load "
-                                 "it again") from exc
-        raise ModelLoadError(f"{where}: SyntaxError: {exc.msg}") from exc
+        raise _syntax_error(path, exc) from exc
+
+
+def _syntax_error(path, exc):
+    line = (exc.text or "").strip()
+    where = f"{path}:{exc.lineno}"
+    if "Missing parentheses in call to" in (exc.msg or "") or _PY2_HINTS.search(line):
+        return ModelLoadError(f"{where}: this is Python 2 code ({line[:60]!r}), which Blender's "
+                              "Python 3 cannot run; convert it (e.g. with the 2to3 tool) and load it again")
+    return ModelLoadError(f"{where}: SyntaxError: {exc.msg}")
 
 
 def _load_python(path):
@@ -277,12 +329,24 @@ def _load_python(path):
         return namespace
     except SystemExit as exc:
         raise ModelLoadError(f"{path}: the model called sys.exit({exc.code})") from exc
+    except SyntaxError as exc:  # in a module the model imports
+        module = Path(exc.filename) if exc.filename and Path(exc.filename).is_file() else path
+        raise _syntax_error(module, exc) from exc
     except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
-        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
-        raise ModelLoadError(f"{where}: {type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(f"{_model_frame(path, exc)}: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.remove(str(path.parent))
+
+
+def _model_frame(path, exc):
+    """`file:line` of the deepest traceback frame in the model's own files (the entry or a
+    module beside it), not in NEURON or other installed packages."""
+    folder = path.parent
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        file = Path(frame.filename)
+        if file.is_relative_to(folder) and not {"site-packages", "dist-packages"} & set(file.parts):
+            return f"{file}:{frame.lineno}"
+    return str(path)
 
 
 def _load_morphology(h, path, reader_name):
@@ -291,7 +355,7 @@ def _load_morphology(h, path, reader_name):
     reader = getattr(h, reader_name)()
     with _captured_stderr() as errors:
         try:
-            reader.input(str(path))
+            reader.input(path.name)  # from the model's folder: Import3d takes only ASCII paths
             h.Import3d_GUI(reader, 0).instantiate(None)
         except RuntimeError as exc:
             raise ModelLoadError(f"{path}: not a readable morphology: {' '.join(errors) or exc}") from exc

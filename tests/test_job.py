@@ -58,7 +58,8 @@ def test_demo_writes_every_output_and_reports_progress(job):
     for path in expected:
         assert path.is_file() and path.stat().st_size > 0, path
         assert f"wrote {path}" in result.stdout
-    assert (out / f"{name}_{name}.nlcache" / "frames.npy").is_file(), "the cache lies beside the .blend"
+    [cache] = out.glob(f"{name}_*_{name}-*.nlcache")
+    assert (cache / "frames.npy").is_file(), "the cache lies beside the .blend"
     assert not list(out.glob("*.blend1")) and not list(out.glob(f".{name}_frames*")), "no backups or frames left"
     for stage in ("load", "simulate", "build", "render", "encode", "plots"):
         assert f"% {stage}" in result.stderr.replace("%  ", "% "), f"no progress line for {stage}"
@@ -90,7 +91,7 @@ def test_blend_reopens_with_the_animation(nl, job):
     assert (scene.frame_start, scene.frame_end) == (1, FRAMES)
     assert scene.render.engine == "CYCLES" and scene.view_settings.view_transform == "Standard"
     assert bpy.path.abspath(scene.render.filepath) == str(out / "ball_and_stick.mp4"), "re-renders the same movie"
-    cache = np.load(out / "ball_and_stick_ball_and_stick.nlcache" / "frames.npy")
+    cache = np.load(next(out.glob("ball_and_stick_*.nlcache")) / "frames.npy")
     assert cache.shape[0] == FRAMES and np.isfinite(cache).all()
     obj = next(o for o in scene.objects if o.get("neuron_live_cells"))
     segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
@@ -210,3 +211,23 @@ def test_example_has_a_one_line_description(name):
     first = (EXAMPLES / name).read_text().splitlines()[0]
     assert first.startswith(('"""', "//", "#")) and len(first.strip('"/# ')) > 20, first
     assert f"`{name}`" in (EXAMPLES / "README.md").read_text(), f"examples/README.md does not list {name}"
+
+
+@pytest.mark.parametrize("option", [["--fps", "0"], ["--samples", "0"], ["--tstop", "-5"], ["--tstop", "nan"],
+                                    ["--resolution", "641x360"], ["--resolution", "wide"], ["--frames", "9-3"],
+                                    ["--frames-per-ms", "0"]])
+def test_bad_options_exit_2_before_blender_starts(nl, option, tmp_path, capsys):
+    started = []
+    code = nl.addon.job.cli.main([str(EXAMPLES / "ball_and_stick.py"), "--out", str(tmp_path), *option],
+                                 prog="demo.py", prepare=lambda args: started.append(args))
+    assert code == 2 and not started, "refused by the parser: nothing loaded"
+    assert option[0] in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, message", [(["--palette", "nosuchpalette"], "nosuchpalette"),
+                                             (["--frames", "1-100000"], "outside the frames this run makes")])
+def test_options_the_parser_cannot_check_exit_2_before_simulating(nl, scene, option, message, tmp_path, capsys):
+    code = nl.addon.job.cli.main([str(EXAMPLES / "ball_and_stick.py"), "--out", str(tmp_path), "--tstop", "5",
+                                  "--verbose", *option], prog="demo.py", prepare=lambda args: nl.run_job)
+    assert code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.nlcache")), "refused before simulating"

@@ -29,6 +29,8 @@ class RunSettings:
     celsius: float = 6.3
     cvode: bool = False
     atol: float = 1e-3  # CVode absolute tolerance
+    rtol: float = 0.0   # CVode relative tolerance (NEURON's default: absolute only)
+    secondorder: int = 0  # 0 implicit Euler, 1 and 2 Crank-Nicolson (fixed steps)
     own_run: bool = False  # initialise and step through the model's own init()/advance()
     frames_per_ms: float = 2.0
     variable: str = "v"
@@ -82,8 +84,12 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     """Run to tstop, writing frames into `cache`; returns the number of frames done.
 
     From t=0 when `start_frame` is 0; otherwise continue from NEURON's current state,
-    which must be where frame `start_frame - 1` was sampled (Continue to a later tstop).
-    Stops within one chunk when `cancelled()` turns true; the frames done stay usable.
+    which must lie between frame `start_frame - 1` and frame `start_frame`: where a
+    finished, cancelled or failed run stopped (Continue to a later tstop). Stops within
+    one chunk when `cancelled()` turns true, leaving NEURON mid-frame; the frames done
+    stay usable and continuing from there steps exactly as the uninterrupted run would.
+    Frames sample at exact frame times with CVode (psolve stops there), at the nearest
+    dt step with fixed steps.
     """
     h = neuron_h()
     pointers, _nan = cached_segment_pointers(h, settings.variable, cache.meta["n_segments"])
@@ -111,41 +117,19 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         h.tstop = settings.tstop
         pc = h.ParallelContext()
         pc.set_maxstep(10)
+        cvode = h.CVode()
         # psolve is the plain stepper; continuerun goes through hoc's step() and so honours
         # a model's own `proc advance()` (and stdinit() its `proc init()`) at the same speed.
         advance = h.continuerun if settings.own_run else pc.psolve
         if start_frame == 0:
-            h.dt, h.celsius, h.v_init = settings.dt, settings.celsius, settings.v_init
-            cvode = h.CVode()
-            cvode.active(int(settings.cvode))
-            if settings.cvode:
-                cvode.atol(settings.atol)
-            if settings.own_run:
-                h.stdinit()
-            else:
-                h.finitialize(settings.v_init)
+            _initialise(h, cvode, settings)
             sample(0)
             start_frame = 1
-        elif abs(h.t - (start_frame - 1) / settings.frames_per_ms) > settings.dt:
-            raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped; run from 0 instead")
-        step, half_dt, clock = settings.dt, settings.dt / 2, time.perf_counter
-        chunk, per_ms = settings.chunk_seconds, settings.frames_per_ms
-        for frame in range(start_frame, settings.n_frames):
-            t_frame = frame / per_ms
-            t = h.t  # each hoc attribute read costs ~1 µs: a tiny model samples 4,000 frames a second
-            while t < t_frame - half_dt:
-                if cancelled():
-                    return frame
-                started = clock()
-                advance(min(t_frame, t + step))
-                t, t_before = h.t, t
-                if t <= t_before:  # within rounding of the frame time: NEURON will not step
-                    break
-                elapsed = max(clock() - started, 1e-6)
-                # Builtin min/max, not np.clip: this runs thousands of times a second.
-                step = max(min(step * chunk / elapsed, step * 2), step / 2, settings.dt)
-            sample(frame)
-        return settings.n_frames
+        else:
+            _check_resumable(h, cvode, settings, start_frame)
+            if settings.own_run:
+                _tell_stdrun(h, cvode)
+        return _step_frames(h, settings, start_frame, _reached_within(h, cvode), advance, sample, cancelled)
     except RuntimeError as exc:
         if isinstance(exc, (SimulationError, CacheError)):
             raise
@@ -155,3 +139,63 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             gc.collect(1)  # only the young generations: cheap, and no full sweep cascades from it
             gc.enable()
         sys.setswitchinterval(switch)
+
+
+def _initialise(h, cvode, settings):
+    """Set the run's numerics and initialise NEURON at t = 0."""
+    h.dt, h.celsius, h.v_init = settings.dt, settings.celsius, settings.v_init
+    h.secondorder = settings.secondorder
+    cvode.active(int(settings.cvode))
+    if settings.cvode:
+        cvode.atol(settings.atol)
+        cvode.rtol(settings.rtol)
+    if settings.own_run:
+        _tell_stdrun(h, cvode)
+        h.stdinit()
+    else:
+        h.finitialize(settings.v_init)
+
+
+def _tell_stdrun(h, cvode):
+    """stdrun's continuerun() steps by `using_cvode_`, which only its own cvode_active()
+    sets: out of step with CVode it stops up to a dt away from the frame time."""
+    if hasattr(h, "using_cvode_"):
+        h.using_cvode_ = int(cvode.active())
+
+
+def _reached_within(h, cvode):
+    """How close to a frame time NEURON must be to sample it: CVode stops exactly at
+    each psolve target, fixed steps land on the dt grid (nearest step)."""
+    return 1e-9 if cvode.active() else h.dt / 2
+
+
+def _check_resumable(h, cvode, settings, start_frame):
+    """Continuing needs NEURON between the last frame sampled and the next one."""
+    slack = 1e-6 if cvode.active() else max(h.dt, settings.dt)
+    last, following = (start_frame - 1) / settings.frames_per_ms, start_frame / settings.frames_per_ms
+    if not last - slack <= h.t <= following + slack:
+        raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped "
+                              f"({last:g} ms, frame {start_frame - 1}); run from 0 instead")
+
+
+def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
+    """Step to each frame time in wall-time-sized chunks and sample it; returns the frames
+    done. A cancel returns between two chunks, NEURON short of the next frame time."""
+    step, clock = settings.dt, time.perf_counter
+    chunk, per_ms = settings.chunk_seconds, settings.frames_per_ms
+    for frame in range(start_frame, settings.n_frames):
+        t_frame = frame / per_ms
+        t = h.t  # each hoc attribute read costs ~1 µs: a tiny model samples 4,000 frames a second
+        while t < t_frame - within:
+            if cancelled():
+                return frame
+            started = clock()
+            advance(min(t_frame, t + step))
+            t, t_before = h.t, t
+            if t <= t_before:  # within rounding of the frame time: NEURON will not step
+                break
+            elapsed = max(clock() - started, 1e-6)
+            # Builtin min/max, not np.clip: this runs thousands of times a second.
+            step = max(min(step * chunk / elapsed, step * 2), step / 2, settings.dt)
+        sample(frame)
+    return settings.n_frames

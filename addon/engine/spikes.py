@@ -125,8 +125,9 @@ _current = {"model": None, "recorder": None}
 
 
 @contextmanager
-def recording(model, folder, *, extend=False, threshold=DEFAULT_THRESHOLD):
-    """Record spikes around a run (on the NEURON thread) and save them into `folder`, even
+def recording(model, cache, *, extend=False, threshold=DEFAULT_THRESHOLD):
+    """Record spikes around a run (on the NEURON thread) and save them into the cache's
+    folder as it is when the run ends (a staged cache moves at its first frame), even
     when the run fails or is cancelled. `extend`: continue the last run's recorder (its
     vectors keep growing, since Continue does not re-initialise NEURON)."""
     from ...model_loaders import neuron_h
@@ -144,7 +145,7 @@ def recording(model, folder, *, extend=False, threshold=DEFAULT_THRESHOLD):
     try:
         yield recorder
     finally:
-        recorder.save(folder)
+        recorder.save(cache.folder)
 
 
 def load(folder):

@@ -15,6 +15,7 @@ class Task:
     progress: float = 0.0
     message: str = ""
     on_done: object = None  # callable(task) run on the main thread when finished
+    cache: object = None    # the FrameCache a simulation writes, once it exists
 
 
 class Session:

@@ -22,16 +22,20 @@ def parser(prog=None):
         "a trace plot and a colour bar. Exit code 0 on success, 1 (with the reason) on failure.")
     p.add_argument("model", type=Path, help="the model: a .hoc, .py, .swc, .asc or MorphML .xml file")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    p.add_argument("--tstop", type=float, help="simulate to this time in ms (default: the model's own)")
-    p.add_argument("--frames-per-ms", type=float, help="cache samples per ms of simulated time (default: 2)")
+    p.add_argument("--tstop", type=_positive(float), help="simulate to this time in ms (default: the model's own)")
+    p.add_argument("--frames-per-ms", type=_positive(float), help="cache samples per ms of simulated time (default: 2)")
+    p.add_argument("--action", metavar="LABEL",
+                   help="the menu button to press when the model file only builds a menu (its label)")
+    p.add_argument("--clamp", action="store_true",
+                   help="add a current clamp at the soma, strong enough to make the cell fire")
     p.add_argument("--engine", type=str.upper, choices=ENGINES, default="CYCLES",
                    help="render engine (default: CYCLES, on the CPU; WORKBENCH shows the shape only)")
     p.add_argument("--resolution", type=_resolution, default=(640, 360), metavar="WxH",
                    help="image size, even numbers for H.264 (default: 640x360)")
-    p.add_argument("--fps", type=int, default=24, help="movie frames per second (default: 24)")
+    p.add_argument("--fps", type=_positive(int), default=24, help="movie frames per second (default: 24)")
     p.add_argument("--frames", type=_frame_range, metavar="FIRST-LAST",
                    help="render only these scene frames (default: every simulated frame)")
-    p.add_argument("--samples", type=int, default=16, help="Cycles/EEVEE samples per pixel (default: 16)")
+    p.add_argument("--samples", type=_positive(int), default=16, help="Cycles/EEVEE samples per pixel (default: 16)")
     p.add_argument("--palette", help="seaborn/matplotlib palette, e.g. rocket, mako, icefire (default: the add-on's)")
     p.add_argument("--no-video", dest="video", action="store_false", help="skip the movie: stills and plots only")
     p.add_argument("--keep-frames", action="store_true", help="keep the movie's PNG frames in OUT/<name>_frames")
@@ -40,11 +44,28 @@ def parser(prog=None):
     return p
 
 
+def _positive(kind):
+    """An argparse type: a finite number above 0 (0, negatives, nan and inf are refused,
+    never quietly changed)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _resolution(text):
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (e.g. 640x360)") from None
+    if width < 2 or height < 2 or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError(f"{text}: H.264 needs an even width and height of at least 2")
     return width, height
 
 
@@ -53,6 +74,8 @@ def _frame_range(text):
         first, last = (int(v) for v in text.split("-"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not FIRST-LAST (e.g. 1-40)") from None
+    if not 1 <= first <= last:
+        raise argparse.ArgumentTypeError(f"{text}: frames start at 1 and FIRST must not exceed LAST")
     return first, last
 
 
@@ -60,7 +83,8 @@ def job_options(args):
     """Parsed arguments → run_job keywords."""
     return dict(tstop=args.tstop, frames_per_ms=args.frames_per_ms, engine=args.engine,
                 resolution=args.resolution, fps=args.fps, frame_range=args.frames, samples=args.samples,
-                palette=args.palette, video=args.video, keep_frames=args.keep_frames)
+                palette=args.palette, video=args.video, keep_frames=args.keep_frames, action=args.action,
+                clamp=args.clamp)
 
 
 class ProgressBar:
@@ -120,7 +144,7 @@ def one_line(exc):
 def main(argv, *, prog, prepare):
     """Parse `argv`, call `prepare(args)` (it starts Blender and returns `run_job`), run the
     job with a progress bar and list what it wrote. Returns the exit code: 0, or 1 with a
-    one-line reason on stderr (2 for bad arguments, as argparse does)."""
+    one-line reason on stderr (2 for a bad option, found before anything loads)."""
     try:
         args = parser(prog).parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a usage error (2): argparse has said why
@@ -142,7 +166,10 @@ def main(argv, *, prog, prepare):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # the command's contract: a one-line reason and exit code 1
+    except Exception as exc:  # the command's contract: a one-line reason and exit code 1 (2: an option)
+        if type(exc).__name__ == "JobOptionError":  # the job module is not imported here (stdlib only)
+            print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+            return 2
         where = "" if args.verbose or not log.is_file() else f" (full output: {log})"
         print(f"{prog}: failed: {one_line(exc)}{where}", file=sys.stderr)
         return 1

@@ -15,6 +15,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..colour import palettes
+from ..engine.settings_check import SettingsError, check_settings
 from ..scene import framing
 from ..session import colouring, loading, meshes, plotting, running
 
@@ -27,7 +29,11 @@ WEIGHTS = {"load": 0.06, "simulate": 0.2, "build": 0.04, "colour": 0.02, "save":
 
 
 class JobError(RuntimeError):
-    """A job option or input that cannot work; the message is the one-line reason."""
+    """A job input that cannot work; the message is the one-line reason."""
+
+
+class JobOptionError(JobError):
+    """A job option that cannot work, found before anything is loaded (the CLI exits 2)."""
 
 
 @dataclass
@@ -67,21 +73,22 @@ class _Progress:
 
 def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCLES",
             resolution=(640, 360), fps=24, frame_range=None, samples=16, palette=None,
-            stills=STILLS, video=True, keep_frames=False, new_file=True, on_progress=None):
+            stills=STILLS, video=True, keep_frames=False, new_file=True, on_progress=None, action=None,
+            clamp=False):
     """Load, simulate, build, colour, save `out_dir/<name>.blend` (its frame cache beside it),
     render `<name>.mp4` (H.264) and PNG stills, and write the trace plot and colour bar.
 
     `stills`: "rest" (the range's first frame), "peak" (the frame most unlike the first)
     and/or frame numbers. `frame_range`: (first, last) scene frames; default all simulated.
     `new_file` starts from an empty file (File › New) so nothing else lands in the .blend.
-    `on_progress(stage, overall_fraction, message)`. Returns a `JobResult`.
+    `action`: the menu button to press for an entry that only builds a menu; `clamp`: add
+    a current clamp at the soma. `on_progress(stage, overall_fraction, message)`.
+    Every option is checked before anything loads (JobOptionError). Returns a `JobResult`.
     """
     model_path, out = Path(model_path).resolve(), Path(out_dir).resolve()
     if not model_path.is_file():
         raise JobError(f"{model_path}: no such model file")
-    width, height = _check_resolution(resolution)
-    engine_id = _engine_id(engine)
-    _still_frames(stills, 1, 1)  # a bad name fails now, not after the simulation
+    width, height, engine_id = _check_options(resolution, engine, stills, palette, tstop, frames_per_ms, fps, samples)
     stages = ["load", "simulate", "build", "colour", "save"]
     stages += ["render"] if (video or stills) else []
     stages += ["encode"] if video else []
@@ -100,7 +107,8 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     if new_file:
         bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    model = loading.load_model(str(model_path), scene=scene, build=False)
+    model = loading.load_model(str(model_path), scene=scene, build=False, action=action, clamp=clamp or None)
+    _planned_frame_range(scene, tstop, frames_per_ms, frame_range)  # before the simulation, not after
     _save(blend)  # before the run, so the frame cache is written beside the .blend
     lap("load")
     progress("simulate", 0, model.summary())
@@ -176,18 +184,44 @@ def _save(blend):
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
 
 
-def _check_resolution(resolution):
+def _check_options(resolution, engine, stills, palette, tstop, frames_per_ms, fps, samples):
+    """Every option that can be checked without the model, so a typo fails in a second
+    rather than after the simulation. Returns (width, height, Blender's engine id)."""
     width, height = (int(v) for v in resolution)
     if width < 2 or height < 2 or width % 2 or height % 2:
-        raise JobError(f"resolution {width}x{height}: H.264 needs an even width and height of at least 2")
-    return width, height
+        raise JobOptionError(f"resolution {width}x{height}: H.264 needs an even width and height of at least 2")
+    for name, value in (("fps", fps), ("samples", samples)):
+        if int(value) < 1:
+            raise JobOptionError(f"{name} must be at least 1 (it is {value})")
+    try:
+        check_settings({k: v for k, v in (("tstop", tstop), ("frames_per_ms", frames_per_ms)) if v is not None})
+        if palette:
+            palettes.colormap(palette)
+        _still_frames(stills, 1, 1)
+    except (SettingsError, palettes.PaletteError, JobError) as exc:
+        raise JobOptionError(str(exc)) from exc
+    return width, height, _engine_id(engine)
+
+
+def _planned_frame_range(scene, tstop, frames_per_ms, frame_range):
+    """`frame_range` checked against the frames the run will make (the model's own tstop
+    is known once it is loaded), before simulating."""
+    if frame_range is None:
+        return
+    props = scene.neuron_live
+    samples = int(round((tstop or props.tstop) * (frames_per_ms or props.frames_per_ms))) + 1
+    start, end = (int(f) for f in frame_range)
+    last = scene.frame_start + int(round((samples - 1) * (props.frames_per_sample or 1.0)))
+    if not scene.frame_start <= start <= end <= last:
+        raise JobOptionError(f"frame range {start}-{end} is outside the frames this run makes "
+                             f"({scene.frame_start}-{last})")
 
 
 def _engine_id(engine):
     """Blender's id of "CYCLES", "EEVEE" or "WORKBENCH" (EEVEE is EEVEE_NEXT in 4.2–4.x)."""
     key = str(engine).upper().removeprefix("BLENDER_").removesuffix("_NEXT")
     if key not in ENGINES:
-        raise JobError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        raise JobOptionError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     render = bpy.context.scene.render
     previous = render.engine
     try:

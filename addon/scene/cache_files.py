@@ -1,5 +1,7 @@
 """Where frame caches live: the extension's user cache folder until the .blend is saved,
 then beside the .blend (blend-relative path), so the pair can be moved together."""
+import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,16 +19,22 @@ def user_folder(name):
     return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path=name, create=True))
 
 
-def cache_name(blend_path, model_path):
-    model = re.sub(r"[^\w.-]", "_", Path(model_path).stem)
-    return f"{Path(blend_path).stem}_{model}.nlcache" if blend_path else f"{model}.nlcache"
+def cache_name(blend_path, model_path, scene_name):
+    """`<blend>_<scene>_<model>-<hash>.nlcache`: readable, and unique per model file (full
+    path), scene and .blend, so two models named cell.hoc never share a cache. Unsaved
+    files add this Blender's process id: two Blenders share the user cache folder."""
+    readable = "_".join(re.sub(r"[^\w.-]", "_", part)[:40] for part in (
+        Path(blend_path).stem if blend_path else "", scene_name, Path(model_path).stem) if part)
+    owner = str(Path(blend_path).resolve()) if blend_path else f"unsaved-{os.getpid()}"
+    key = "\0".join((owner, scene_name, str(Path(model_path).resolve())))
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:10]}.nlcache"
 
 
-def cache_folder(model_path):
-    """Beside the saved .blend, else in the user cache folder. One per model: a rerun replaces it."""
+def cache_folder(model_path, scene):
+    """Beside the saved .blend, else in the user cache folder. One per model and scene."""
     if bpy.data.filepath:
-        return Path(bpy.data.filepath).parent / cache_name(bpy.data.filepath, model_path)
-    return user_folder("cache") / cache_name("", model_path)
+        return Path(bpy.data.filepath).parent / cache_name(bpy.data.filepath, model_path, scene.name)
+    return user_folder("cache") / cache_name("", model_path, scene.name)
 
 
 def stored_path(folder, blend_path=None):
@@ -44,15 +52,15 @@ def on_save_pre(filepath, *_args):
     cache = session.cache
     if cache is None or not filepath:
         return
-    target = Path(filepath).parent / cache_name(filepath, cache.meta.get("model", "model"))
-    if cache.folder.resolve() == target.resolve():
-        return
     for scene in bpy.data.scenes:
         props = getattr(scene, "neuron_live", None)
         if props is None or not props.cache_path:
             continue
         if Path(bpy.path.abspath(props.cache_path)).resolve() != cache.folder.resolve():
             continue
+        target = Path(filepath).parent / cache_name(filepath, cache.meta.get("model", "model"), scene.name)
+        if cache.folder.resolve() == target.resolve():
+            return
         if session.busy:
             props.status = "The run is still writing its cache: save again when it ends to keep it beside the .blend"
             return

@@ -86,7 +86,7 @@ def _build_nodes(material, attribute):
     normalise.clamp = True  # also turns NaN into a finite ramp input (the grey mix hides it)
     ramp = add("ShaderNodeValToRGB", "NL Colormap", 2)
     has_data = add("ShaderNodeMath", "NL Has data", 2, -1)
-    # v > -1e30 is false only for NaN. (Compare(v, v) is not: GLSL compilers fold v - v to 0.)
+    # v > -1e30 is false only for NaN and playback.NO_DATA. (Compare(v, v) is not: GLSL compilers fold v - v to 0.)
     has_data.operation = "GREATER_THAN"
     has_data.inputs[1].default_value = -1e30
     no_data = add("ShaderNodeMix", "NL No data", 3)

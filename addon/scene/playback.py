@@ -6,6 +6,9 @@ saving without a "reload animation data" button. Between samples values interpol
 linearly; beyond the simulated range the last sample holds (see `frame_row`). The
 per-vertex gather (`_Map`) is read from the mesh attributes once and reused every frame.
 """
+import traceback
+from pathlib import Path
+
 import numpy as np
 import bpy
 from bpy.app.handlers import persistent
@@ -15,6 +18,9 @@ from ..engine.state import session
 from . import attributes
 
 OBJECT_TAG = "neuron_live_cells"
+# Before any run a mesh shows "no data" (the material's grey, like NaN): a huge finite value,
+# since Mesh.validate() treats NaN in an attribute as damage and rewrites it.
+NO_DATA = np.float32(-3e38)
 _maps = {}  # mesh name -> _Map
 
 
@@ -101,12 +107,12 @@ def _map(obj):
 
 
 def refresh(scene, frame=None):
-    """Write the values of `frame` (default: the current one) into every cell mesh."""
+    """Write the values of `frame` (default: the current one) into every cell mesh; meshes
+    with nothing to show yet get NaN, the material's grey "no data" look."""
     cache = session.cache
-    if cache is None:
-        return
-    row = frame_row(cache, scene, frame)
+    row = frame_row(cache, scene, frame) if cache is not None else None
     if row is None:
+        _show_no_data(scene)
         return
     row = np.ascontiguousarray(row, dtype=np.float32)
     name = attribute_name(cache.meta["variable"])
@@ -121,8 +127,16 @@ def refresh(scene, frame=None):
         mesh.update()
 
 
+def _show_no_data(scene):
+    name = attribute_name(scene.neuron_live.variable)
+    for obj in cell_objects(scene):
+        if name not in obj.data.attributes:
+            attributes.write(obj.data, name, np.full(len(obj.data.vertices), NO_DATA, np.float32))
+            obj.data.update()
+
+
 def attach_cache(scene):
-    """Open the scene's cache (after loading a .blend); report what went wrong."""
+    """Open the scene's cache (after loading a .blend); the status says what plays."""
     props = scene.neuron_live
     session.cache = None
     if not props.cache_path:
@@ -130,17 +144,47 @@ def attach_cache(scene):
     try:
         session.cache = FrameCache.open(bpy.path.abspath(props.cache_path))
     except CacheError as exc:
-        props.status = str(exc)
+        props.status = f"Nothing plays: {exc}"
         return None
+    props.status = describe(session.cache)
     return session.cache
 
 
-@persistent
+def describe(cache):
+    """One line on what a cache holds: whose run, how far, and whether it ended well."""
+    meta = cache.meta
+    done, total = cache.frames_done, meta["n_frames"]
+    model = Path(str(meta.get("model") or "a recording")).name
+    if meta.get("error"):
+        return f"Playing {model}: {done} of {total} frames; the run failed: {meta['error']}"
+    if meta.get("cancelled"):
+        return f"Playing {model}: cancelled after {done} of {total} frames"
+    if not meta.get("complete"):
+        return f"Playing {model}: incomplete: {done} of {total} frames (the run was interrupted)"
+    return f"Playing {model}: {total} frames of {meta['variable']} to {(total - 1) / meta['frames_per_ms']:g} ms"
+
+
+def _reported(handler):
+    """Handlers must never raise (Blender prints the traceback on every frame and the
+    status goes stale): the error goes to the status line and, in full, to the console."""
+    def run(scene=None, *args):
+        try:
+            return handler(scene, *args)
+        except Exception as exc:  # shown in the panel; the traceback goes to the console
+            traceback.print_exc()
+            for target in ([scene] if isinstance(scene, bpy.types.Scene) else bpy.data.scenes):
+                if hasattr(target, "neuron_live"):
+                    target.neuron_live.status = f"Playback stopped: {type(exc).__name__}: {exc}"
+    run.__name__, run.__doc__ = handler.__name__, handler.__doc__
+    return persistent(run)
+
+
+@_reported
 def on_frame_change(scene, depsgraph=None):
     refresh(scene)
 
 
-@persistent
+@_reported
 def on_load(_filepath=None, *_args):
     _maps.clear()
     for scene in bpy.data.scenes:

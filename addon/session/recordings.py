@@ -21,7 +21,7 @@ def open_recording(path, *, scene=None):
     path = Path(path)
     if path.suffix == ".pickle":
         model, frames = load_blenderspike(path)
-        cache = FrameCache.create(cache_files.cache_folder(str(path)), len(frames), model.n_segments,
+        cache = FrameCache.create(cache_files.cache_folder(str(path), scene), len(frames), model.n_segments,
                                   variable="v", frames_per_ms=1.0, model=str(path), source="BlenderSpike",
                                   section_names=model.section_names)
         cache.frames[:] = frames

@@ -7,13 +7,15 @@ import bpy
 
 from ..engine import FrameCache, RunSettings, simulate, spikes
 from ..engine.cache import file_sha256
+from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
 from . import plotting
 from .loading import load_model
 from .tasks import start, wait
 
-RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "frames_per_ms", "variable", "own_run")
+RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "frames_per_ms",
+                "variable", "own_run")
 
 
 def _progress_reporter(worker, settings, first_frame):
@@ -38,7 +40,11 @@ def _progress_reporter(worker, settings, first_frame):
 
 def start_run(settings, cache_folder, on_done, *, extend=False):
     """Simulate the loaded model on the worker thread into a new cache, or (extend=True)
-    continue the last run into the same cache up to the new tstop."""
+    continue the last run into the same cache up to the new tstop.
+
+    A new cache is made on the worker thread (a big one takes seconds to allocate) in a
+    sibling of `cache_folder`, and replaces the previous cache there only once it holds its
+    first frame: a run that fails before that leaves the previous run playing."""
     model = session.model
     if model is None:
         raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
@@ -51,29 +57,44 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
             raise RuntimeError(f"Continue needs a tstop beyond {(cache.frames_done - 1) / settings.frames_per_ms:g} ms")
         if cache.meta["variable"] != settings.variable or cache.meta["frames_per_ms"] != settings.frames_per_ms:
             raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
-        first_frame = cache.frames_done
-        cache.extend(settings.n_frames)
-        cache.meta["settings"] = settings.as_dict()
-    else:
-        first_frame = 0
-        cache = FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
-                                  segments=(model.segment_section, model.segment_x),
-                                  variable=settings.variable, frames_per_ms=settings.frames_per_ms,
-                                  model=model.path, model_sha256=file_sha256(model.path),
-                                  settings=settings.as_dict(), section_names=model.section_names)
-    session.cache = cache
+    first_frame = session.cache.frames_done if extend else 0
+    previous = session.cache
     worker = session.worker
     task = Task(label="simulation", future=None, on_done=on_done)
-    progress = _progress_reporter(worker, settings, first_frame)
+    report = _progress_reporter(worker, settings, first_frame)
+
+    def new_cache():
+        worker.post("progress", fraction=0.0, message=f"Allocating the frame cache ({settings.n_frames} frames)…")
+        return FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
+                                 segments=(model.segment_section, model.segment_x), staged=True,
+                                 variable=settings.variable, frames_per_ms=settings.frames_per_ms,
+                                 model=model.path, model_sha256=file_sha256(model.path),
+                                 settings=settings.as_dict(), section_names=model.section_names)
 
     def job():
+        if extend:
+            cache = session.cache
+            cache.extend(settings.n_frames)
+            cache.meta["settings"] = settings.as_dict()
+        else:
+            cache = new_cache()
+        task.cache = session.cache = cache  # the pump plays the frames as they arrive
+
+        def progress(t, frame):
+            if cache.staged:  # its first frame is in: it replaces the previous run's cache
+                cache.promote()
+            report(t, frame)
         try:
-            with spikes.recording(model, cache.folder, extend=extend):  # spikes.npz for the raster
+            with spikes.recording(model, cache, extend=extend):  # spikes.npz for the raster
                 done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
                                 progress=progress)
         except Exception as exc:
             cache.finish(complete=False, error=str(exc))
             raise
+        finally:
+            if cache.staged:  # not a single frame: the previous run stays
+                cache.discard()
+                session.cache = previous
         cache.finish(complete=done == settings.n_frames, cancelled=task.cancel.is_set())
         return done
 
@@ -91,24 +112,42 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
     """
     scene = scene or bpy.context.scene
     props = scene.neuron_live
+    unknown = [key for key in settings if key not in RUN_SETTINGS]
+    if unknown:
+        raise TypeError(f"run() got an unknown setting {unknown[0]!r} (known: {', '.join(RUN_SETTINGS)})")
+    values = {key: _exact(getattr(props, key)) for key in RUN_SETTINGS} | settings
+    check_settings(values)  # before anything is stored: a bad value never stays in the scene
     for key, value in settings.items():
-        if key not in RUN_SETTINGS:
-            raise TypeError(f"run() got an unknown setting {key!r} (known: {', '.join(RUN_SETTINGS)})")
         setattr(props, key, value)
     if session.recording:
         raise RuntimeError(f"{Path(props.model_path).name} is a recording: load its model to run it again")
-    if session.model is None and props.model_path and not session.busy:
-        load_model(bpy.path.abspath(props.model_path), scene=scene, build=False)
+    _scene_model(scene)
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
-    folder = cache_files.cache_folder(session.model.path) if session.model else None
+    folder = cache_files.cache_folder(session.model.path, scene)
     task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
     scene.frame_start = 1
     scene.frame_end = playback.frame_of_sample(scene, settings.n_frames - 1)
-    props.cache_path = cache_files.stored_path(session.cache.folder)
+    props.cache_path = cache_files.stored_path(session.cache.folder if extend else folder)
+    props.status = f"Simulating {Path(session.model.path).name} to {settings.tstop:g} ms…"
     if not wait_done:
         return task
     wait(task, on_progress=on_progress)
     return session.cache
+
+
+def _scene_model(scene):
+    """Make NEURON hold this scene's model: the session's model may be another scene's
+    (File › New, another .blend opened) or gone (a failed load replaced it)."""
+    props = scene.neuron_live
+    wanted = Path(bpy.path.abspath(props.model_path)).resolve() if props.model_path else None
+    model = session.model
+    if model is not None and wanted is not None and Path(model.path).resolve() == wanted:
+        return
+    if wanted is None:
+        raise RuntimeError("No model loaded in this scene: load a .hoc, .py, .swc or .asc file first")
+    if session.busy:
+        raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
+    load_model(str(wanted), scene=scene, build=not playback.cell_objects(scene), adopt_settings=False)
 
 
 def continue_run(*, tstop, scene=None, wait_done=True, on_progress=None):
@@ -125,16 +164,25 @@ def _exact(value):
 
 def _run_done(scene, task):
     props = scene.neuron_live
-    meta = session.cache.meta
     error = task.future.exception()
+    cache = task.cache
+    if cache is None or cache.frames_done == 0:  # nothing of this run: the previous one stays
+        props.status = (f"Simulation failed before its first frame: {error}" if error else
+                        "Cancelled before the first frame") + ("; the previous run still plays" if session.cache else "")
+        return
+    meta = cache.meta
     if error is not None:
-        props.status = f"Simulation failed: {error}"
+        props.status = f"Simulation failed after {meta['frames_done']} of {meta['n_frames']} frames: {error}"
     elif meta["cancelled"]:
         props.status = f"Cancelled after {meta['frames_done']} of {meta['n_frames']} frames"
     else:
         props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
     materials.refresh_all(scene)  # the material reads this run's variable
-    playback.refresh(scene)
+    newest = playback.frame_of_sample(scene, cache.frames_done - 1)
+    if props.follow and scene.frame_current != newest:
+        scene.frame_set(newest)  # the pump's last turn may have come frames before the end
+    else:
+        playback.refresh(scene)
     plotting.refresh_plots(scene)  # redraw the plots asked for before (none: nothing to do)
 
 

@@ -40,8 +40,8 @@ def pump():
         return None
     wm.progress_update(task.progress)
     scene = bpy.context.scene
-    if task.label == "simulation" and session.cache is not None:
-        newest = playback.frame_of_sample(scene, session.cache.frames_done - 1)
+    if task.cache is not None and task.cache.frames_done:
+        newest = playback.frame_of_sample(scene, task.cache.frames_done - 1)
         if scene.neuron_live.follow and scene.frame_current != newest:
             scene.frame_set(newest)  # the frame handler writes the colours
         else:

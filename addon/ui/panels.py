@@ -37,6 +37,9 @@ class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
         row.prop(props, "cvode")
         if props.cvode:
             row.prop(props, "atol")
+            row.prop(props, "rtol", text="rtol")
+        else:
+            row.prop(props, "secondorder")
         layout.prop(props, "own_run")
         layout.prop(props, "follow")
         task = session.task

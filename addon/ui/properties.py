@@ -24,12 +24,16 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                                description="hoc, Python or morphology file last loaded")
     tstop: FloatProperty(name="tstop", default=50.0, min=0.001, unit="NONE",
                          description="Simulate from 0 to this time (ms)")
-    dt: FloatProperty(name="dt", default=0.025, min=1e-6, precision=4, description="Time step (ms)")
+    dt: FloatProperty(name="dt", default=0.025, min=1e-6, precision=6, description="Time step (ms)")
     v_init: FloatProperty(name="v_init", default=-65.0, description="Initial membrane potential (mV)")
     celsius: FloatProperty(name="celsius", default=6.3, description="Temperature (°C)")
     cvode: BoolProperty(name="CVode", default=False, description="Variable time step")
     atol: FloatProperty(name="Tolerance", default=1e-3, min=1e-9, precision=6,
                         description="CVode absolute tolerance")
+    rtol: FloatProperty(name="Relative tolerance", default=0.0, min=0.0, precision=6,
+                        description="CVode relative tolerance (0: absolute tolerance only, NEURON's default)")
+    secondorder: IntProperty(name="secondorder", default=0, min=0, max=2,
+                             description="0: implicit Euler; 1, 2: Crank-Nicolson (NEURON's secondorder)")
     own_run: BoolProperty(name="Model's own init/advance", default=False,
                           description="Initialise with the model's init() and step with its advance(), "
                                       "for models whose stimulus lives in their run procedures")

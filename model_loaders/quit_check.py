@@ -1,0 +1,69 @@
+"""Find a hoc `quit()` that would run while a model loads: it ends the whole process
+(Blender with it), and nothing at runtime can stop it, so such models are refused first.
+
+Read as text, never run. Comments and strings are skipped, so a menu's
+`xbutton("Quit", "quit()")` is fine (unless the string goes to `execute`). A quit in
+an `if (0) { … }` block is dead code; one in a `proc`/`func` counts only when that
+name is called somewhere in the model's files (any call, to stay on the safe side).
+"""
+import re
+from dataclasses import dataclass
+
+_COMMENT_OR_STRING = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"', re.DOTALL)
+_EXECUTE_BEFORE = re.compile(r"\bexecute1?\s*\(\s*$")
+_QUIT = re.compile(r"\bquit\s*\(")
+_BRACE = re.compile(r"[{}]")
+_DEAD = re.compile(r"\bif\s*\(\s*0+\s*\)\s*$")
+_DEFINITION = re.compile(r"\b(?:proc|func|obfunc|iterfunc|iterator)\s+(\w+)\s*\([^()]*\)\s*$")
+
+
+@dataclass
+class Block:
+    start: int
+    end: int
+    header: str
+
+
+def code_only(text):
+    """`text` with comments and strings blanked (newlines kept, so offsets and lines stay);
+    a string passed to execute() stays, since it runs."""
+    def blank(match):
+        kept = match[0]
+        runs = kept.startswith('"') and _EXECUTE_BEFORE.search(text, 0, match.start())
+        return kept if runs else re.sub(r"[^\n]", " ", kept)
+    return _COMMENT_OR_STRING.sub(blank, text)
+
+
+def blocks(code):
+    """Every `{ … }` block with the code just before its brace (its header)."""
+    found, open_at, last_end = [], [], 0
+    for match in _BRACE.finditer(code):
+        if match[0] == "{":
+            header = code[last_end:match.start()].rsplit(";", 1)[-1]
+            open_at.append((match.start(), header.strip()))
+        elif open_at:
+            start, header = open_at.pop()
+            found.append(Block(start, match.end(), header))
+        last_end = match.end()
+    return found
+
+
+def live_quit_offset(code, all_code):
+    """Offset of the first quit( in `code` that can run at load, or None. `all_code`:
+    the code of every file of the model, where calls of a quitting proc are looked for."""
+    spans = blocks(code)
+    for match in _QUIT.finditer(code):
+        around = [b for b in spans if b.start < match.start() < b.end]
+        if any(_DEAD.search(b.header) for b in around):
+            continue
+        defined = [d for b in around if (d := _DEFINITION.search(b.header))]
+        if not defined or _is_called(defined[-1][1], all_code):
+            return match.start()
+    return None
+
+
+def _is_called(name, all_code):
+    """A call of `name` anywhere but its own definition line."""
+    calls = re.finditer(rf"(?<!\w){re.escape(name)}\s*\(", all_code)
+    return any(not re.search(r"\b(?:proc|func|obfunc|iterator)\s+$", all_code[max(0, c.start() - 12):c.start()])
+               for c in calls)

@@ -1,0 +1,113 @@
+"""Load → Run with nothing else touched equals plain NEURON's own run of the same files: the
+model's integrator settings (CVode and its tolerances, dt, secondorder, celsius, v_init,
+tstop) carry over. The reference is a plain-NEURON subprocess (the bundled NEURON, no
+Blender) running the model's entry and recording soma(0.5).v at the frame times."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import isolated_env
+
+CELL = """
+create soma
+soma { L = 20  diam = 20  insert hh }
+objref stim
+soma stim = new IClamp(0.5)
+stim.del = 2
+stim.dur = 100
+stim.amp = 0.3
+"""
+MODELS = {
+    "cvode_left_on.hoc": CELL + """
+objref cv
+cv = new CVode()
+cv.active(1)
+cv.atol(1e-5)
+tstop = 60
+dt = 1.85  // what a .ses file or CVode's last step leaves behind
+""",
+    "crank_nicolson.hoc": CELL + """
+secondorder = 2
+steps_per_ms = 20
+dt = 0.01   // stdrun runs it at 1 / steps_per_ms / int(...) = 0.01
+celsius = 16
+v_init = -70
+tstop = 40
+""",
+}
+FRAMES_PER_MS = 2.0
+
+PLAIN = """
+import json, os, sys
+os.chdir({folder!r})
+sys.path.append({site!r})
+from neuron import h
+h.load_file("stdrun.hoc")
+h.load_file({entry!r})
+frames = int(round(h.tstop * {per_ms})) + 1
+times = h.Vector([k / {per_ms} for k in range(frames)])
+v = h.Vector()
+v.record(h.soma(0.5)._ref_v, times)
+spikes = h.Vector()
+nc = h.NetCon(h.soma(0.5)._ref_v, None, sec=h.soma)
+nc.threshold = 0
+nc.record(spikes)
+h.stdinit()
+h.continuerun(h.tstop)
+print(json.dumps({{"v": list(v), "spikes": list(spikes), "tstop": h.tstop}}))
+"""
+
+
+def plain_neuron(folder, entry, tmp_path):
+    import neuron
+    from pathlib import Path
+    code = PLAIN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry,
+                        per_ms=FRAMES_PER_MS)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def crossings(trace, per_ms):
+    above = np.asarray(trace) >= 0
+    return np.flatnonzero(above[1:] & ~above[:-1]) / per_ms
+
+
+@pytest.mark.parametrize("entry", sorted(MODELS))
+def test_load_then_run_equals_plain_neuron(nl, scene, entry, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / entry).write_text(MODELS[entry])
+    reference = plain_neuron(folder, entry, tmp_path)
+    model = nl.load_model(str(folder / entry))
+    props = scene.neuron_live
+    cache = nl.run(frames_per_ms=FRAMES_PER_MS)  # everything else as the model left it
+    assert props.tstop == pytest.approx(reference["tstop"])
+    soma = int(model.section_segment_start[model.section_names.index("soma")])
+    ours = np.asarray(cache.frames[:, soma], np.float64)
+    theirs = np.asarray(reference["v"])
+    assert len(ours) == int(round(reference["tstop"] * FRAMES_PER_MS)) + 1
+    assert len(theirs) >= len(ours) - 1  # NEURON's own recording may stop one sample short of tstop
+    ours = ours[:len(theirs)]
+    ours_spikes, their_spikes = crossings(ours, FRAMES_PER_MS), crossings(theirs, FRAMES_PER_MS)
+    assert len(ours_spikes) == len(their_spikes) == len(reference["spikes"]) > 1
+    np.testing.assert_allclose(ours_spikes, their_spikes, atol=1 / FRAMES_PER_MS)
+    tolerance = 0.05 if props.cvode else 1e-3  # CVode: both stop at the frame times, within its tolerance
+    np.testing.assert_allclose(ours, theirs, atol=tolerance)
+
+
+def test_the_models_integrator_shows_in_the_panel(nl, scene, tmp_path):
+    (tmp_path / "cvode_left_on.hoc").write_text(MODELS["cvode_left_on.hoc"])
+    nl.load_model(str(tmp_path / "cvode_left_on.hoc"), build=False)
+    props = scene.neuron_live
+    assert props.cvode and props.atol == pytest.approx(1e-5) and props.tstop == pytest.approx(60)
+    assert props.dt == pytest.approx(0.025), "not CVode's leftover 1.85 ms step"
+    (tmp_path / "crank_nicolson.hoc").write_text(MODELS["crank_nicolson.hoc"])
+    nl.load_model(str(tmp_path / "crank_nicolson.hoc"), build=False)
+    assert not props.cvode and props.secondorder == 2 and props.dt == pytest.approx(0.01)
+    assert props.celsius == pytest.approx(16) and props.v_init == pytest.approx(-70)
