@@ -193,3 +193,28 @@ def test_settings_never_leak_into_the_next_model(nl, scene):
     props = scene.neuron_live
     assert props.dt == pytest.approx(0.025) and props.celsius == pytest.approx(6.3)
     assert h.dt == pytest.approx(0.025) and not h.CVode().active()
+
+
+def test_an_unknown_variable_names_the_ones_the_model_has(nl, scene):
+    nl.load_model(str(GOOD))
+    first = nl.run(tstop=2)
+    with pytest.raises(Exception, match="No segment of the model has 'cai'.*m_hh"):
+        nl.run(tstop=2, variable="cai")
+    assert session_of(nl).cache.folder == first.folder, "the previous run still plays"
+    assert "before its first frame" in scene.neuron_live.status
+
+
+def test_a_damaged_cache_on_reopen_says_so_and_plays_nothing(nl, scene, tmp_path):
+    nl.load_model(str(GOOD))
+    nl.run(tstop=2)
+    blend = tmp_path / "damaged.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    folder = Path(bpy.path.abspath(scene.neuron_live.cache_path))
+    (folder / "meta.json").write_text("[]")
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    status = bpy.context.scene.neuron_live.status
+    assert status.startswith("Nothing plays") and "meta.json" in status
+    assert session_of(nl).cache is None
+    bpy.context.scene.frame_set(3)  # the frame handler must not raise without a cache
+    nl.load_model(str(GOOD))
+    assert nl.run(tstop=2).frames_done == 5

@@ -65,19 +65,36 @@ def segment_pointers(h, variable, n_expected):
     """
     nan = h.Vector(1)
     nan.x[0] = float("nan")
-    refs = []
+    refs, found = [], 0
     for sec in h.allsec():
         for seg in sec:
             try:
                 refs.append(getattr(seg, "_ref_" + variable))
+                found += 1
             except (NameError, AttributeError):
                 refs.append(nan._ref_x[0])
     if len(refs) != n_expected:
         raise SimulationError(f"The model has {len(refs)} segments now but {n_expected} when loaded; reload it")
+    if refs and not found:
+        raise SimulationError(f"No segment of the model has {variable!r}; it has: {', '.join(range_variables(h))}")
     pointers = h.PtrVector(len(refs))
     for i, ref in enumerate(refs):
         pointers.pset(i, ref)
     return pointers, nan  # the NaN holder must outlive the pointers
+
+
+def range_variables(h, limit=40):
+    """Range variables the loaded model's segments have (v and those of the mechanisms
+    inserted anywhere), for a message that names what could be recorded instead."""
+    names = {"v"}
+    for sec in h.allsec():
+        described = sec.psection()
+        for mechanism, variables in described.get("density_mechs", {}).items():
+            names.update(f"{name}_{mechanism}" for name in variables)
+        for variables in described.get("ions", {}).values():
+            names.update(variables)
+    ordered = sorted(names, key=lambda name: (name != "v", name))
+    return ordered[:limit] + (["…"] if len(ordered) > limit else [])
 
 
 def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None):
