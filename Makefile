@@ -1,7 +1,8 @@
 # NEURON Live — set-up and development commands. Each target installs what it needs.
 #   make demo    simulate a bundled example and write out/ (animated .blend)
-#   make test    the test suite on Blender 4.2 LTS (Python 3.11) and 5.2 LTS (Python 3.13)
-#   make build   extension zips per platform into dist/
+#   make test    the test suite on Blender 4.2 LTS (Python 3.11) and 5.2 LTS (Python 3.13),
+#                plus a real-window test in Debian's Blender 3.4 (tests/test_gui.py)
+#   make build   extension zips per platform into dist/, and the legacy zip for Blender 3.4–4.1
 #   make bench   benchmark figures (printed, never asserted)
 
 # An interpreter that runs (pyenv shims exist for versions that are not selected).
@@ -15,7 +16,7 @@ PYTHON_bpy52 := $(PY313)
 DEMO_VENV := bpy52
 PYTEST_ARGS ?=
 
-.PHONY: demo test build wheels venvs clean bench mpi
+.PHONY: demo test build wheels venvs clean bench mpi gui
 
 $(VENVS)/%/.installed: tests/requirements-%.txt
 	@test -n "$(PYTHON_$*)" || { echo "No Python for $* (set PY311/PY313)"; exit 1; }
@@ -38,7 +39,16 @@ mpi:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev) >/dev/null; } || \
 	  echo "OpenMPI not installed: the MPI recording test will be skipped"
 
-test: venvs build mpi
+# Debian's Blender (3.4, the legacy add-on) in a virtual X display for the real-GUI test
+# (skipped, with its reason, where it cannot be installed). Its Python has no numpy or pip of its own.
+GUI_PACKAGES := blender xvfb xdotool imagemagick python3-numpy python3-pip
+gui:
+	@dpkg -s $(GUI_PACKAGES) >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GUI_PACKAGES)) >/dev/null; } || \
+	  echo "$(GUI_PACKAGES) not all installed: the real-GUI test may be skipped"
+
+test: venvs build mpi gui
 	@for v in $(BLENDER_LTS); do \
 	  echo "=== tests on $$v ==="; \
 	  $(VENVS)/$$v/bin/python -m pytest tests -q $(PYTEST_ARGS) || exit 1; \

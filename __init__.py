@@ -6,6 +6,11 @@ Kept tiny and lazy on purpose: enabling the add-on imports only the Blender laye
 """
 from importlib import import_module
 
+# Read only by Blender before 4.2 (the legacy add-on zip); 4.2+ reads blender_manifest.toml.
+bl_info = {"name": "NEURON Live", "version": (0, 1, 0), "blender": (3, 4, 0), "category": "Animation",
+           "location": "3D View › Sidebar › NEURON",
+           "description": "Run NEURON simulations inside Blender and animate the cells"}
+
 _API_NAMES = (
     "load_model", "run", "continue_run", "cancel", "open_recording", "build_mesh",
     "neuron_status", "install_neuron", "use_existing_neuron", "frame_values", "set_colormap",

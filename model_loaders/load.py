@@ -17,12 +17,12 @@ from pathlib import Path
 
 from . import quit_check, stimulus, templates
 from .connections import retire_netcons
-from .errors import ModelLoadError
+from .errors import ModelLoadError, NeedsOwnProcess
 from .extract import extract_model
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions
 from .nrn import neuron_h
-from .sources import files_loaded_by, line_of
+from .sources import files_loaded_by, line_of, own_run_procs, stdrun_definition
 from .run_at_load import CAP_MS, capped_runs
 from .stimulus import Clamp
 from .swc_check import check_swc
@@ -32,7 +32,10 @@ MORPHOLOGY_READERS = {".swc": "Import3d_SWC_read", ".asc": "Import3d_Neurolucida
                       ".xml": "Import3d_MorphML"}
 SUFFIXES = HOC_SUFFIXES | {".py"} | set(MORPHOLOGY_READERS)
 LANGUAGES = ("hoc", "python")
-_PY_QUIT = re.compile(r"^[^#\n]*(\bh\.quit\s*\(|[\"']quit\s*\(\s*\))", re.MULTILINE)
+# Where the model runs, for the quit()/exit checks: "shared" (a process that must survive
+# the model: refuse one that quits at load), "auto" (also one that may quit during a run,
+# so the caller can start it in a process of its own), "own" (its own process: no checks).
+PROCESS_KINDS = ("shared", "auto", "own")
 
 # A Python model's globals stay alive here: its sections, stimuli and NetCons would
 # otherwise be garbage-collected when the script's namespace goes away.
@@ -40,7 +43,7 @@ _namespaces = []
 
 
 def load_model(path, *, clear=True, action=None, before="", after="", language="hoc",
-               clamp=None, mechanisms_folder=None, cap_ms=CAP_MS, layout=True, on_line=None):
+               clamp=None, mechanisms_folder=None, cap_ms=CAP_MS, layout=True, on_line=None, process="shared"):
     """Load the model file at `path` into NEURON and return its `Model`.
 
     `clear` deletes the sections of a previously loaded model first (NEURON cannot
@@ -53,6 +56,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     at the soma. `mechanisms_folder`: where compiled .mod files are cached.
     `cap_ms`: a run started while loading is stopped after this many ms (None: never).
     `on_line(text)` receives the compiler's output while .mod files compile.
+    `process`: one of PROCESS_KINDS; a model that would end a "shared" or "auto" process
+    raises `NeedsOwnProcess` before anything runs.
     """
     path = Path(path).resolve()
     suffix = path.suffix.lower()
@@ -65,10 +70,11 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     h = neuron_h()
     # Everything that can refuse the model runs before the loaded model is cleared.
     text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
-    if suffix in HOC_SUFFIXES:
-        _refuse_hoc_quit(path)
+    if suffix in HOC_SUFFIXES and process != "own":
+        _refuse_hoc_quit(path, at_runtime=process == "auto")
     elif suffix == ".py":
-        _refuse_quit(path, text, _PY_QUIT)
+        if process != "own":
+            _refuse_python_quit(path, text)
         _check_python_syntax(path, text)
     elif suffix == ".swc":
         check_swc(path)  # NEURON's SWC reader crashes the process on some bad files
@@ -93,14 +99,19 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     notes = []
     if clamp:
         clamp = clamp if isinstance(clamp, Clamp) else Clamp()
-        sec = stimulus.add_soma_clamp(h, clamp)
-        if sec is not None:
-            notes.append(f"IClamp {clamp.amp:g} nA at {sec.name()}(0.5) from {clamp.delay:g} ms for {clamp.dur:g} ms")
+        notes.append(stimulus.add_soma_clamp(h, clamp)[1])
     _next_load()
     model = extract_model(h, path, layout=layout)
     if model.n_sections == 0:
         raise MenuOnlyModel(path, menu_actions(path))
     model.t_at_load = ran.t
+    if ran.v_init is not None:  # the model passed its v_init to finitialize() itself
+        model.settings["v_init"] = ran.v_init
+    own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
+    _own_procs.update(own)
+    model.settings["own_run"] = bool(own)
+    if own:
+        notes.append(f"runs through its own {', '.join(p + '()' for p in own)} (Model's own run)")
     model.notes[:0] = [note for note in (
         ran.summary(),
         mechanisms.summary() if mechanisms else "",
@@ -120,11 +131,13 @@ def _chosen_action(path, wanted):
 
 
 def _run_action(h, action):
-    """Run a menu button's hoc command, as pressing the button would."""
-    with _captured_stderr() as errors:
-        ok = h(action.command)
-    if not ok:
-        raise hoc_error(action.file, errors, f"the menu action '{action.label}' failed")
+    """Run a menu button's hoc command, as pressing the button would (after the buttons that
+    lead to it, in order)."""
+    for command in action.commands:
+        with _captured_stderr() as errors:
+            ok = h(command)
+        if not ok:
+            raise hoc_error(action.file, errors, f"the menu action '{action.label}' failed (at {command!r})")
 
 
 def _statement(h, code, language, namespace, path, when):
@@ -166,8 +179,14 @@ def _clear(h):
         h.delete_section(sec=sec)
     _namespaces.clear()
     stimulus.clear()
+    if _own_procs:  # hoc procs outlive their model: put stdrun's run()/init()/advance() back
+        for name in sorted(_own_procs):
+            h(stdrun_definition(h, name))
+        _own_procs.clear()
     _fresh_settings(h)
 
+
+_own_procs = set()  # stdrun procedures the loaded model redefined
 
 # NEURON's own values at start-up: a new model sees these, never the last model's or run's.
 FRESH_SETTINGS = {"t": 0.0, "dt": 0.025, "tstop": 5.0, "v_init": -65.0, "celsius": 6.3, "secondorder": 0,
@@ -235,19 +254,23 @@ def _captured_stderr():
             lines.extend((tee.text.getvalue() + from_c).splitlines())
 
 
-def _refuse_quit(path, text, pattern):
-    match = pattern.search(text)
-    if match:
-        _quit_error(path, line_of(text, match.start()))
+def _refuse_python_quit(path, text):
+    offset = quit_check.python_quit_offset(text)
+    if offset is not None:
+        _quit_error(path, text, offset)
 
 
-def _quit_error(path, line):
-    raise ModelLoadError(f"{path}:{line}: calls quit(), which would close Blender; "
-                         "remove that line (or run the model in an isolated process)")
+def _quit_error(path, text, offset, when="while loading"):
+    line = line_of(text, offset)
+    call = text[offset:].split("\n", 1)[0].strip()[:60]
+    raise NeedsOwnProcess(f"{path}:{line}: calls quit() ({call}) {when}, which would end the process "
+                          "it runs in (Blender itself, when NEURON runs inside Blender): such a model "
+                          "runs in a NEURON process of its own (host='PROCESS')")
 
 
-def _refuse_hoc_quit(entry):
-    """A quit() that can run while loading, in the entry or a hoc file it loads."""
+def _refuse_hoc_quit(entry, at_runtime=False):
+    """A quit() that can run while loading (or, `at_runtime`, in a proc a run or an event
+    may call), in the entry or a hoc file it loads."""
     files = [f for f in files_loaded_by(entry) if f.suffix.lower() != ".py"]
     texts = [f.read_text(errors="replace") for f in files]
     codes = [quit_check.code_only(text) for text in texts]
@@ -255,7 +278,11 @@ def _refuse_hoc_quit(entry):
     for file, text, code in zip(files, texts, codes):
         offset = quit_check.live_quit_offset(code, all_code)
         if offset is not None:
-            _quit_error(file, line_of(text, offset))
+            _quit_error(file, text, offset)
+    for file, text, code in zip(files, texts, codes):
+        offset = quit_check.runtime_quit_offset(code) if at_runtime else None
+        if offset is not None:
+            _quit_error(file, text, offset, when="in a procedure a run may call")
 
 
 _HOC_WHERE = re.compile(r"^\s*in (?P<file>\S+) near line (?P<line>\d+)")
@@ -359,8 +386,11 @@ def _load_morphology(h, path, reader_name):
             h.Import3d_GUI(reader, 0).instantiate(None)
         except RuntimeError as exc:
             raise ModelLoadError(f"{path}: not a readable morphology: {' '.join(errors) or exc}") from exc
-    for sec in h.allsec():
+    for sec in h.allsec():  # typical cortical passive properties, not NEURON's bare defaults
+        sec.Ra, sec.cm = 150.0, 1.0
         sec.insert("pas")
+        for seg in sec:
+            seg.pas.g, seg.pas.e = 5e-5, -65.0  # Rm 20 kΩ·cm²
     soma = stimulus.soma_section(h)  # a section named soma, else the first root
     if soma is not None:
         soma.insert("hh")

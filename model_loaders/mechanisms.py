@@ -4,8 +4,9 @@ Models ship NMODL files beside their hoc code and expect `nrnivmodl` to have bee
 in their folder. We compile them with the nrnivmodl of the NEURON in use (a wheel
 unpacked by Blender loses its executable bits and its PATH entry) into a cache folder
 keyed by the files' content, so a model loads in seconds the second time. NEURON
-cannot unload a mechanism, so a name that is already taken is refused up front with
-a message, instead of NEURON's half-registered library.
+cannot unload a mechanism, so a name that is already taken is refused up front (the
+caller may load the model in a fresh NEURON process instead), never NEURON's
+half-registered library.
 """
 import hashlib
 import os
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, NeedsOwnProcess
 
 MOD_FOLDERS = ("", "mod", "modfiles", "mods", "mechanisms")
 # Files next to the .mod files that they may INCLUDE / VERBATIM-include.
@@ -36,6 +37,11 @@ _mechanism_origin = {}   # mechanism name -> folder its .mod came from
 
 class MechanismError(ModelLoadError):
     """`.mod` files could not be compiled or loaded; the message says why and where."""
+
+
+class MechanismConflict(MechanismError, NeedsOwnProcess):
+    """A mechanism name this process already holds from other code: a fresh process can
+    load the model."""
 
 
 @dataclass
@@ -236,10 +242,13 @@ def check_conflicts(h, folder, key):
                 continue
             origin = _mechanism_origin.get(name)
             where = f"already loaded from {origin}" if origin else "built into NEURON"
-            raise MechanismError(
-                f"{mod}: defines the mechanism '{name}', {where}. NEURON cannot unload or "
-                + ("replace mechanisms: save, restart Blender and load this model first"
-                   if origin else "redefine it: rename the SUFFIX/POINT_PROCESS in this file"))
+            if not origin:
+                raise MechanismError(f"{mod}: defines the mechanism '{name}', {where}. NEURON cannot "
+                                     "redefine it: rename the SUFFIX/POINT_PROCESS in this file")
+            raise MechanismConflict(
+                f"{mod}: defines the mechanism '{name}', {where}. NEURON cannot unload or replace "
+                "mechanisms: load this model in a NEURON process of its own (host='PROCESS', the "
+                "default for such a model) or restart Blender")
 
 
 def load_mechanisms(h, entry, cache_folder=None, on_line=None):

@@ -1,5 +1,6 @@
-"""Find a hoc `quit()` that would run while a model loads: it ends the whole process
-(Blender with it), and nothing at runtime can stop it, so such models are refused first.
+"""Find a `quit()` (hoc) or `quit`/`sys.exit`/`os._exit` (Python) that would end the
+process running the model (Blender with it, when NEURON runs inside Blender): such models
+are sent to a NEURON process of their own before anything of them runs.
 
 Read as text, never run. Comments and strings are skipped, so a menu's
 `xbutton("Quit", "quit()")` is fine (unless the string goes to `execute`). A quit in
@@ -15,6 +16,29 @@ _QUIT = re.compile(r"\bquit\s*\(")
 _BRACE = re.compile(r"[{}]")
 _DEAD = re.compile(r"\bif\s*\(\s*0+\s*\)\s*$")
 _DEFINITION = re.compile(r"\b(?:proc|func|obfunc|iterfunc|iterator)\s+(\w+)\s*\([^()]*\)\s*$")
+
+
+# Python calls that end the process: NEURON's quit (direct, by name or through hoc), the
+# interpreter's exit and quit builtins, sys.exit and os._exit.
+_PY_ENDS = re.compile(r"^[^#\n]*?(?P<call>\bh\.quit\s*\(|[\"']quit\s*\(\s*\)|[\"']quit[\"']"
+                      r"|\bsys\.exit\s*\(|\bos\._exit\s*\(|(?<![\w.])(?:exit|quit)\s*\()", re.MULTILINE)
+
+
+def python_quit_offset(text):
+    """Offset of the first call in Python `text` that would end the process, or None."""
+    match = _PY_ENDS.search(text)
+    return None if match is None else match.start("call")
+
+
+def runtime_quit_offset(code):
+    """Offset of a hoc quit( that can run after the load (in a proc or func that nothing
+    calls at load: a run, an event or a button may), or None; dead `if (0)` code excluded."""
+    spans = blocks(code)
+    for match in _QUIT.finditer(code):
+        around = [b for b in spans if b.start < match.start() < b.end]
+        if not any(_DEAD.search(b.header) for b in around):
+            return match.start()
+    return None
 
 
 @dataclass

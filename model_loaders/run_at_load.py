@@ -17,12 +17,23 @@ class RunAtLoad:
     t: float = 0.0
     initialized: int = 0  # finitialize calls during the load
     capped: bool = False  # a run was stopped by us
+    v_init: float = None  # the voltage the model's last finitialize set everywhere (its own v_init)
 
     def summary(self):
         if self.t <= 0 and not self.initialized:
             return ""
         note = " (stopped there; Run simulates from 0)" if self.capped else ""
         return f"the model ran to t={self.t:g} ms at load{note}"
+
+
+def _uniform_v(h):
+    """v at the first and the last segment when they agree (finitialize(v) sets every
+    segment to v; a model with its own init may not), else None."""
+    sections = list(h.allsec())
+    if not sections:
+        return None
+    first, last = sections[0](0.5).v, sections[-1](0.5).v
+    return float(first) if abs(first - last) < 1e-9 else None
 
 
 @contextlib.contextmanager
@@ -36,6 +47,7 @@ def capped_runs(h, cap_ms=CAP_MS):
 
     def on_init():
         report.initialized += 1
+        report.v_init = _uniform_v(h)
         h.cvode.event(h.t + cap_ms, stop)
 
     handler = h.FInitializeHandler(1, on_init) if cap_ms is not None else None

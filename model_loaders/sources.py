@@ -36,3 +36,54 @@ def files_loaded_by(entry, limit=200):
                     todo.append(candidate)
                     break
     return seen
+
+
+_OWN_RUN = re.compile(r"^[ \t]*proc[ \t]+(run|init|advance)[ \t]*\(", re.MULTILINE)
+
+
+def own_run_procs(entry):
+    """The stdrun procedures (run, init, advance) the model's hoc files define for
+    themselves: such a model makes its stimuli or steps its own way inside them."""
+    found = set()
+    for path in files_loaded_by(entry):
+        if path.suffix.lower() in (".hoc", ".oc", ".nrn", ".ses"):
+            found.update(match[1] for match in _OWN_RUN.finditer(path.read_text(errors="replace")))
+    return sorted(found)
+
+
+def stdrun_definition(h, name):
+    """The text of stdrun.hoc's own top-level `proc <name>()` (outside its templates), read
+    from the NEURON in use, to restore a procedure that a model redefined."""
+    text = (Path(h.neuronhome()) / "lib" / "hoc" / "stdrun.hoc").read_text(errors="replace")
+    depth_in_template = 0
+    for line_start in _line_starts(text):
+        line = text[line_start:text.find("\n", line_start)].strip()
+        if line.startswith("begintemplate"):
+            depth_in_template += 1
+        elif line.startswith("endtemplate"):
+            depth_in_template -= 1
+        elif not depth_in_template and re.match(rf"proc\s+{name}\s*\(", line):
+            return text[line_start:_block_end(text, text.index("{", line_start))]
+    raise LookupError(f"stdrun.hoc defines no proc {name}()")
+
+
+def _line_starts(text):
+    yield 0
+    yield from (match.end() for match in re.finditer("\n", text))
+
+
+def _block_end(text, opening):
+    """Just past the brace that closes the one at `opening` (hoc comments skipped)."""
+    depth, i = 0, opening
+    while i < len(text):
+        if text.startswith("//", i):
+            i = text.find("\n", i) if text.find("\n", i) >= 0 else len(text)
+            continue
+        if text.startswith("/*", i):
+            i = text.find("*/", i) + 2 if text.find("*/", i) >= 0 else len(text)
+            continue
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+        if depth == 0:
+            return i
+    raise LookupError("unbalanced braces in stdrun.hoc")

@@ -1,16 +1,17 @@
-"""hoc templates cannot be redefined: refuse a model whose templates are already taken.
+"""hoc templates cannot be redefined: a model whose templates are already taken needs a
+NEURON process of its own.
 
 NEURON keeps every `begintemplate` until the process ends, and executing one again is a
 hoc error halfway through the load ("a template cannot be redefined"). We read the
 model's files first and refuse before anything runs, so the loaded model stays as it
-was. hoc's `load_file` skips a file it has loaded before, so a template that comes from
+was (and the caller can load it in a fresh process). hoc's `load_file` skips a file it has loaded before, so a template that comes from
 the very same file as last time is no conflict unless that file is the entry itself
 (which is always executed again).
 """
 import re
 from pathlib import Path
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, NeedsOwnProcess
 from .sources import files_loaded_by, line_of
 
 _TEMPLATE = re.compile(r"^[ \t]*begintemplate[ \t]+(\w+)", re.MULTILINE)
@@ -40,10 +41,10 @@ def check_templates(h, entry):
         if origin == path and path != entry:
             continue  # load_file will not execute it again
         where = f"by {origin}" if origin else "in NEURON"
-        raise ModelLoadError(
+        raise NeedsOwnProcess(
             f"{path}:{line}: defines the hoc template '{name}', which is already defined {where}. "
-            "NEURON cannot unload templates: save, restart Blender and load this model "
-            "(a model with its own templates loads once per Blender session)")
+            "NEURON cannot unload templates: load this model in a NEURON process of its own "
+            "(host='PROCESS', the default for such a model) or restart Blender")
     return found
 
 
@@ -56,6 +57,6 @@ def explain(error):
     """Add the way out to NEURON's own message when a template slipped past the check."""
     text = str(error)
     if "template cannot be redefined" in text:
-        return ModelLoadError(text + " (NEURON cannot unload hoc templates: restart Blender "
-                              "to load this model)")
+        return ModelLoadError(text + " (NEURON cannot unload hoc templates: load this model in "
+                              "a NEURON process of its own, host='PROCESS', or restart Blender)")
     return error

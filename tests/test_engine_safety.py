@@ -77,7 +77,8 @@ def test_continue_after_a_mid_frame_cancel_equals_one_run(nl, tmp_path, cvode):
         worker, stop, third = Worker(), threading.Event(), threading.Event()
         threaded = new("threaded")
         job = worker.submit(simulate, settings, threaded, cancelled=stop.is_set,
-                            progress=lambda t, frame: frame == 3 and third.set())
+                            progress=lambda t, frame: frame == 3 and (third.set(), stop.wait(60)))
+        # (frame 3 waits for the main thread's cancel: a tiny model would otherwise finish first)
         third.wait(60)
         stop.set()
         threaded_done = job.result(60)

@@ -60,13 +60,13 @@ def test_operator_reports_instead_of_crashing(nl, scene, tmp_path):
 def test_quit_is_refused_before_running(nl, scene, tmp_path, name, text):
     path = write(tmp_path, name, text)
     with pytest.raises(nl.model_loaders.ModelLoadError, match=rf"{name}:2: calls quit\(\)"):
-        nl.load_model(str(path))
+        nl.load_model(str(path), host="IN_BLENDER")  # (by default such a model gets its own process)
 
 
 def test_sys_exit_is_caught(nl, scene, tmp_path):
     path = write(tmp_path, "exits.py", "import sys\nsys.exit(3)\n")
     with pytest.raises(nl.model_loaders.ModelLoadError, match=r"sys.exit\(3\)"):
-        nl.load_model(str(path))
+        nl.load_model(str(path), host="IN_BLENDER")
 
 
 @pytest.mark.parametrize("name, text, match", [
@@ -157,7 +157,7 @@ def test_mechanism_already_loaded_from_elsewhere_is_refused(nl, scene, tmp_path)
     (copy / "mod" / "kleak.mod").write_text((copy / "mod" / "kleak.mod").read_text() + "\n: changed\n")
     with pytest.raises(nl.model_loaders.MechanismError, match=r"kleak\.mod: defines the mechanism 'kleak', "
                                                               r"already loaded from .*restart Blender"):
-        nl.load_model(str(copy / "cell.hoc"))
+        nl.load_model(str(copy / "cell.hoc"), host="IN_BLENDER")
     assert neuron_counts()[0] == 4, "the loaded model stays as it was"
 
 
@@ -212,7 +212,7 @@ def test_model_that_runs_at_load_is_capped_and_says_so(nl, ring):
 def test_redefining_a_template_is_refused_and_the_model_stays(nl, ring, scene):
     with pytest.raises(nl.model_loaders.ModelLoadError,
                        match=r"ring\.hoc:\d+: defines the hoc template 'RingCell', which is already defined .*restart Blender"):
-        nl.load_model(str(EXAMPLES / "network" / "ring.hoc"))
+        nl.load_model(str(EXAMPLES / "network" / "ring.hoc"), host="IN_BLENDER")
     assert neuron_counts()[0] == 24
 
 

@@ -38,6 +38,20 @@ celsius = 16
 v_init = -70
 tstop = 40
 """,
+    "stimulus_in_run.hoc": """
+create soma
+soma { L = 20  diam = 20  insert hh }
+objref stim
+tstop = 30
+proc run() {  // the stimulus exists only during the author's own run
+    soma stim = new IClamp(0.5)
+    stim.del = 1
+    stim.dur = 25
+    stim.amp = 0.4
+    stdinit()
+    continuerun(tstop)
+}
+""",
 }
 FRAMES_PER_MS = 2.0
 
@@ -56,8 +70,7 @@ spikes = h.Vector()
 nc = h.NetCon(h.soma(0.5)._ref_v, None, sec=h.soma)
 nc.threshold = 0
 nc.record(spikes)
-h.stdinit()
-h.continuerun(h.tstop)
+h.run()  # the author's run: stdrun's, or the model's own proc run()
 print(json.dumps({{"v": list(v), "spikes": list(spikes), "tstop": h.tstop}}))
 """
 
@@ -111,3 +124,39 @@ def test_the_models_integrator_shows_in_the_panel(nl, scene, tmp_path):
     nl.load_model(str(tmp_path / "crank_nicolson.hoc"), build=False)
     assert not props.cvode and props.secondorder == 2 and props.dt == pytest.approx(0.01)
     assert props.celsius == pytest.approx(16) and props.v_init == pytest.approx(-70)
+
+
+def test_a_model_passing_v_init_to_finitialize_keeps_it(nl, scene, tmp_path):
+    path = tmp_path / "own_v_init.py"
+    path.write_text("from neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
+                    "h.finitialize(-72.5)\n")
+    nl.load_model(str(path), build=False)
+    assert scene.neuron_live.v_init == pytest.approx(-72.5)
+    cache = nl.run(tstop=1)
+    assert cache.frames[0, 0] == pytest.approx(-72.5)
+
+
+@pytest.mark.parametrize("name", ["h10.CNG.swc", "cell1.asc"])
+def test_the_clamp_makes_a_real_reconstruction_fire(nl, scene, name):
+    from conftest import MORPHOLOGIES
+    model = nl.load_model(str(MORPHOLOGIES / name), clamp=True, build=False)
+    note = next(n for n in model.notes if n.startswith("IClamp"))
+    assert "rheobase" in note, note
+    cache = nl.run(tstop=25, frames_per_ms=4)
+    soma = model.section_names.index(next(n for n in model.section_names if "soma" in n.lower()))
+    column = int(model.section_segment_start[soma])
+    assert np.nanmax(cache.frames[:, column]) > 0, "the soma spikes"
+
+
+def test_a_button_from_another_buttons_menu_is_one_choice_away(nl, scene, tmp_path):
+    (tmp_path / "mosinit.hoc").write_text(
+        'xpanel("Paper")\nxbutton("Figure menu", "load_file(\\"figs_menu.hoc\\")")\nxpanel()\n')
+    (tmp_path / "figs_menu.hoc").write_text(
+        'proc fig1d() { execute("create soma, dend")  execute("connect dend(0), soma(1)") }\n'
+        'xpanel("Figures")\nxbutton("Fig 1d", "fig1d()")\nxpanel()\n')
+    with pytest.raises(Exception) as menu:
+        nl.load_model(str(tmp_path / "mosinit.hoc"), build=False)
+    labels = [action.label for action in menu.value.actions]
+    assert labels == ["Figure menu", "Fig 1d"]
+    model = nl.load_model(str(tmp_path / "mosinit.hoc"), build=False, action="Fig 1d")
+    assert model.n_sections == 2

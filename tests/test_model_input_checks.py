@@ -241,7 +241,7 @@ def test_quit_that_cannot_run_at_load_is_allowed(nl, scene, tmp_path):
 def test_quit_that_runs_at_load_is_refused(nl, scene, tmp_path, files, match):
     folder = model_folder(tmp_path, files)
     with pytest.raises(nl.model_loaders.ModelLoadError, match=match):
-        nl.load_model(str(folder / "main.hoc"), build=False)
+        nl.load_model(str(folder / "main.hoc"), build=False, host="IN_BLENDER")
 
 
 # -- folders NEURON cannot name: spaces and non-ASCII characters ---------------------------------

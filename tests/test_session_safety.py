@@ -41,7 +41,7 @@ def test_a_refused_load_keeps_the_model(nl, scene, tmp_path):
     model = nl.load_model(str(GOOD))
     (tmp_path / "quits.hoc").write_text("create soma\nquit()\n")
     with pytest.raises(Exception, match="quit"):
-        nl.load_model(str(tmp_path / "quits.hoc"))
+        nl.load_model(str(tmp_path / "quits.hoc"), host="IN_BLENDER")
     assert session_of(nl).model is model, "refused before anything ran: the model is still loaded"
     assert nl.run(tstop=2).frames_done == 5
 

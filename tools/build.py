@@ -6,6 +6,11 @@
 Runs ``tools/wheels.py --check`` first, then ``blender_ext.py build --split-platforms`` and
 ``validate`` from the bpy module of the running Python (so it works for any bpy venv), and
 asserts each zip carries only its own platform's wheels and NEURON for every Blender Python.
+
+With linux-x64 it also writes ``<id>-<version>-linux_x64-legacy.zip`` for Blender 3.4–4.1
+(what Linux distributions ship): the same files in a top folder ``<id>/`` (the layout of a
+legacy add-on, found by its ``bl_info``) with the wheels for the Python of those Blenders;
+the add-on installs them into its own user folder on first enable.
 """
 from __future__ import annotations
 
@@ -94,6 +99,46 @@ def check_zip(path: Path, platform: str, lock: dict[str, str]) -> None:
     require(not dev, f"{path.name}: development files {dev[:5]}")
 
 
+# Distribution Blenders before 4.2 embed the system Python (Debian 12: 3.11); the official
+# 3.4–4.1 builds embed 3.10, for which NEURON publishes no wheel (the add-on falls back to PyPI).
+LEGACY_PYTHON = "cp311"
+LEGACY_PLATFORM = "linux-x64"
+
+
+def legacy_zip(extension_zip: Path, package: str, version: str) -> Path:
+    """The legacy add-on zip, repacked from the platform's extension zip (same files)."""
+    out = extension_zip.with_name(f"{package}-{version}-{LEGACY_PLATFORM.replace('-', '_')}-legacy.zip")
+
+    def keep(name: str) -> bool:
+        if not name.endswith(".whl"):
+            return True
+        python = wheels.wheel_tags(name.rsplit("/", 1)[-1])[2]
+        return python == LEGACY_PYTHON or python.startswith("py")
+
+    with zipfile.ZipFile(extension_zip) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if keep(info.filename):
+                target.writestr(f"{package}/{info.filename}", source.read(info),
+                                compress_type=zipfile.ZIP_STORED if info.filename.endswith(".whl") else None)
+    return out
+
+
+def check_legacy_zip(path: Path, package: str, version: str) -> None:
+    """Fail unless the legacy zip has its package folder, a bl_info of the manifest's
+    version, and NEURON for the legacy Python."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        init = zf.read(f"{package}/__init__.py").decode()
+    require(all(n.startswith(f"{package}/") for n in names), f"{path.name}: files outside {package}/")
+    found = re.search(r'"version":\s*\(([\d, ]+)\)', init)
+    require(found is not None and tuple(int(v) for v in found.group(1).split(",")) ==
+            tuple(int(v) for v in version.split(".")),
+            f"{path.name}: bl_info's version is not the manifest's {version}")
+    require(any(n.rsplit("/", 1)[-1].startswith("neuron-") and f"-{LEGACY_PYTHON}-" in n for n in names),
+            f"{path.name}: no NEURON wheel for {LEGACY_PYTHON}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platform", action="append", choices=list(wheels.PLATFORMS),
@@ -120,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         run([sys.executable, cli, "validate", zip_path], f"blender_ext.py validate {zip_path.name}")
         check_zip(zip_path, platform, lock)
         print(f"{zip_path} {zip_path.stat().st_size / 1e6:.1f} MB")
+        if platform == LEGACY_PLATFORM:
+            legacy = legacy_zip(zip_path, manifest["id"], manifest["version"])
+            check_legacy_zip(legacy, manifest["id"], manifest["version"])
+            print(f"{legacy} {legacy.stat().st_size / 1e6:.1f} MB")
     return 0
 
 

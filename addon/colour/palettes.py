@@ -11,6 +11,8 @@ Blender's ColorRamp holds at most 32 elements. A smooth 256-entry map is fitted 
 colours (qualitative palettes) is reproduced exactly with CONSTANT interpolation.
 """
 import difflib
+import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,33 @@ DENSE = 1024    # samples used to fit and to measure a ramp
 
 class PaletteError(ValueError):
     """An unknown palette name (the message lists close matches)."""
+
+
+_import_thread = None
+
+
+def import_in_background():
+    """Start importing seaborn + matplotlib (~2 s cold) on a helper thread, once: the main
+    thread then finds them imported instead of freezing Blender's UI for the import."""
+    global _import_thread
+    if _import_thread is None and "seaborn" not in sys.modules:
+        _import_thread = threading.Thread(target=_import_libraries, name="neuron-live-colour-import", daemon=True)
+        _import_thread.start()
+
+
+def _import_libraries():
+    try:
+        import matplotlib.figure  # noqa: F401
+        import seaborn  # noqa: F401
+    except ImportError as exc:  # colormap() names the missing library where it is used
+        print(f"NEURON Live: colour libraries not importable ({exc})")
+
+
+def imported():
+    """True once seaborn is fully imported (no import of it in flight)."""
+    if _import_thread is not None:
+        return not _import_thread.is_alive()
+    return "seaborn" in sys.modules
 
 
 def palette_names():

@@ -15,10 +15,8 @@ import numpy as np
 from ...model_loaders import neuron_h
 from ...model_loaders.load import current_load
 from .cache import CacheError
-
-
-class SimulationError(RuntimeError):
-    """NEURON failed during init or run, or the state went NaN/inf."""
+from .errors import SimulationError
+from .own_run import run_own
 
 
 @dataclass
@@ -31,7 +29,7 @@ class RunSettings:
     atol: float = 1e-3  # CVode absolute tolerance
     rtol: float = 0.0   # CVode relative tolerance (NEURON's default: absolute only)
     secondorder: int = 0  # 0 implicit Euler, 1 and 2 Crank-Nicolson (fixed steps)
-    own_run: bool = False  # initialise and step through the model's own init()/advance()
+    own_run: bool = False  # run through the model's own run() (its stimuli, init() and advance())
     frames_per_ms: float = 2.0
     variable: str = "v"
     chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
@@ -135,18 +133,18 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         pc = h.ParallelContext()
         pc.set_maxstep(10)
         cvode = h.CVode()
-        # psolve is the plain stepper; continuerun goes through hoc's step() and so honours
-        # a model's own `proc advance()` (and stdinit() its `proc init()`) at the same speed.
-        advance = h.continuerun if settings.own_run else pc.psolve
         if start_frame == 0:
             _initialise(h, cvode, settings)
-            sample(0)
-            start_frame = 1
         else:
             _check_resumable(h, cvode, settings, start_frame)
-            if settings.own_run:
-                _tell_stdrun(h, cvode)
-        return _step_frames(h, settings, start_frame, _reached_within(h, cvode), advance, sample, cancelled)
+        if settings.own_run:  # the model's run(): its stimuli, init() and advance()
+            _tell_stdrun(h, cvode)
+            return run_own(h, settings, sample, cancelled, start_frame)
+        if start_frame == 0:
+            h.finitialize(settings.v_init)
+            sample(0)
+            start_frame = 1
+        return _step_frames(h, settings, start_frame, _reached_within(h, cvode), pc.psolve, sample, cancelled)
     except RuntimeError as exc:
         if isinstance(exc, (SimulationError, CacheError)):
             raise
@@ -159,18 +157,13 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
 
 
 def _initialise(h, cvode, settings):
-    """Set the run's numerics and initialise NEURON at t = 0."""
+    """Set the run's numerics (the run itself initialises NEURON at t = 0)."""
     h.dt, h.celsius, h.v_init = settings.dt, settings.celsius, settings.v_init
     h.secondorder = settings.secondorder
     cvode.active(int(settings.cvode))
     if settings.cvode:
         cvode.atol(settings.atol)
         cvode.rtol(settings.rtol)
-    if settings.own_run:
-        _tell_stdrun(h, cvode)
-        h.stdinit()
-    else:
-        h.finitialize(settings.v_init)
 
 
 def _tell_stdrun(h, cvode):

@@ -16,6 +16,8 @@ class Task:
     message: str = ""
     on_done: object = None  # callable(task) run on the main thread when finished
     cache: object = None    # the FrameCache a simulation writes, once it exists
+    on_cancel: object = None  # callable() that stops it harder than `cancel` (kills its process)
+    host: object = None     # the ProcessHost a load started (None: NEURON in Blender)
 
 
 class Session:
@@ -26,6 +28,8 @@ class Session:
         self.cache = None
         self.task = None
         self.message = ""  # outcome of the last task without a scene to report to
+        self.process = None  # the host_process.ProcessHost holding the model, when not in Blender
+        self.stuck = None  # the Future of a load in Blender that was cancelled but cannot stop
 
     @property
     def worker(self):
@@ -38,8 +42,9 @@ class Session:
         return self.task is not None
 
     def drain(self):
-        """Events the worker posted since the last call (none before it exists)."""
-        return self._worker.drain() if self._worker else ()
+        """Events the worker (and the model's process) posted since the last call."""
+        events = self._worker.drain() if self._worker else []
+        return events + self.process.drain() if self.process is not None else events
 
     def check_idle(self):
         if self.busy:

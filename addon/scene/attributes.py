@@ -5,18 +5,23 @@ cast here once rather than at every call site.
 
 Two ways to fill a mesh, measured in tools/bench.py:
   `write_mesh`       numpy arrays into `position`, `.edge_verts`, `.corner_vert`,
-                     `.corner_edge` and the face offsets. Edges come from numpy, so Blender
-                     never derives them (`mesh.update(calc_edges=True)` was 60 % of a build);
-                     the face offsets (`polygons.foreach_set("loop_start")`) are not an
-                     attribute and cost ~70 ns per face, the largest part left.
+                     `.corner_edge` and the face offsets (through `compat`: the older
+                     vertices/edges/loops fields where those are not attributes yet).
+                     Edges come from numpy, so Blender never derives them
+                     (`mesh.update(calc_edges=True)` was 60 % of a build); the face
+                     offsets (`polygons.foreach_set("loop_start")`) are not an attribute
+                     and cost ~70 ns per face, the largest part left.
   `mesh_from_curves` the polylines' points into a Curves data-block and Geometry Nodes'
                      Curve to Mesh (C++, multi-threaded) realised into a plain Mesh: 8×
                      less data crosses from Python (points, not ring vertices) and Blender
                      builds faces, offsets and edges itself. Faster for big objects; its
                      fixed cost (~ms per object) makes `write_mesh` better for small ones.
+                     Needs `compat.has_curves_api()`.
 """
 import bpy
 import numpy as np
+
+from . import compat
 
 _DTYPES = {"FLOAT": np.float32, "INT": np.int32}
 TUBE_NODES = "NEURON Live tubes"
@@ -42,9 +47,7 @@ def read(mesh, name, kind="FLOAT"):
 
 
 def read_positions(mesh):
-    out = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.attributes["position"].data.foreach_get("vector", out)
-    return out.reshape(-1, 3)
+    return compat.get_positions(mesh)
 
 
 def write_mesh(mesh, positions, loop_vertices, face_starts, edges=None, corner_edges=None):
@@ -58,18 +61,12 @@ def write_mesh(mesh, positions, loop_vertices, face_starts, edges=None, corner_e
         mesh.edges.add(len(edges))
     mesh.loops.add(len(loop_vertices))
     mesh.polygons.add(len(face_starts))
-    mesh.attributes["position"].data.foreach_set(
-        "vector", np.ascontiguousarray(positions, dtype=np.float32).ravel())
+    compat.set_positions(mesh, positions)
     if edges is not None and len(edges):
-        mesh.attributes[".edge_verts"].data.foreach_set(
-            "value", np.ascontiguousarray(edges, dtype=np.int32).ravel())
+        compat.set_edges(mesh, edges)
     if len(loop_vertices):
-        mesh.attributes[".corner_vert"].data.foreach_set(
-            "value", np.ascontiguousarray(loop_vertices, dtype=np.int32))
-        if corner_edges is not None:
-            mesh.attributes[".corner_edge"].data.foreach_set(
-                "value", np.ascontiguousarray(corner_edges, dtype=np.int32))
-        mesh.polygons.foreach_set("loop_start", np.ascontiguousarray(face_starts, dtype=np.int32))
+        compat.set_corners(mesh, loop_vertices, corner_edges)
+        compat.set_face_starts(mesh, face_starts, len(loop_vertices))
     mesh.update(calc_edges=edges is None)
     return mesh
 
@@ -79,7 +76,7 @@ def _tube_nodes(sides, caps, as_lines, poly_already=False):
     curves are poly already) → Curve to Mesh with a circle profile scaled by the curves'
     `radius` (implicitly before Blender 4.5's Scale input)."""
     group = bpy.data.node_groups.new(TUBE_NODES, "GeometryNodeTree")
-    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    compat.new_group_output(group, "Geometry", "NodeSocketGeometry")
     nodes, links = group.nodes, group.links
     info = nodes.new("GeometryNodeObjectInfo")
     to_mesh = nodes.new("GeometryNodeCurveToMesh")

@@ -12,11 +12,12 @@ from bpy.app.handlers import persistent
 from .. import EXTENSION_PACKAGE
 from ..engine import CacheError, FrameCache
 from ..engine.state import session
+from . import compat
 
 
 def user_folder(name):
     """A folder of ours in Blender's user resources (the extension's own user folder)."""
-    return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path=name, create=True))
+    return compat.user_folder(EXTENSION_PACKAGE, name)
 
 
 def cache_name(blend_path, model_path, scene_name):

@@ -1,10 +1,10 @@
-"""Camera on the cells, a dark world, a locked interface while rendering."""
+"""Camera and 3D views on the cells, a dark world, a locked interface while rendering."""
 import math
 
 import bpy
 import numpy as np
 
-from . import attributes
+from . import attributes, compat
 
 CAMERA = "NEURON Live camera"
 WORLD = "NEURON Live world"
@@ -62,8 +62,7 @@ def dark_world(scene, colour=(0.005, 0.005, 0.008)):
     """A plain near-black world so the emissive cells stand out."""
     world = bpy.data.worlds.get(WORLD) or bpy.data.worlds.new(WORLD)
     world.color = colour
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    compat.use_nodes(world)
     background = next((n for n in world.node_tree.nodes if n.type == "BACKGROUND"), None)
     if background is None:
         background = world.node_tree.nodes.new("ShaderNodeBackground")
@@ -80,3 +79,20 @@ def lock_interface_while_rendering(scene):
     """The frame handler writes mesh attributes during `render(animation=True)`; with the
     interface locked the UI cannot touch the same data meanwhile."""
     scene.render.use_lock_interface = True
+
+
+def frame_views(objects, *, margin=1.3):
+    """Centre every open 3D view on the cells and zoom so all of them show (the camera is
+    framed apart); the user's selection and view angle stay. Returns the views framed:
+    none without windows (Blender as a Python module)."""
+    views = [area.spaces.active.region_3d for window in bpy.context.window_manager.windows
+             for area in window.screen.areas if area.type == "VIEW_3D"]
+    box = bounds(objects) if views else None
+    if box is None:
+        return 0
+    low, high = box
+    radius = max(float(np.linalg.norm(high - low)) / 2, 1e-3)
+    for view in views:
+        view.view_location = tuple((low + high) / 2)
+        view.view_distance = radius * margin / math.tan(math.radians(25))  # the default lens' half angle
+    return len(views)

@@ -17,7 +17,7 @@ import bpy
 import numpy as np
 
 from ..shapes import cells as shape_cells, polylines, tubes
-from . import attributes, materials, playback
+from . import attributes, compat, materials, playback
 
 MAX_NAME_BYTES = 63
 GN_MIN_VERTICES = 20_000  # objects at least this big are built by Geometry Nodes (attributes.py)
@@ -103,8 +103,9 @@ def _collection(scene, name):
 
 
 def _use_nodes(n_points, options):
-    """Geometry Nodes for big tube objects (AUTO), numpy for small ones and lines."""
-    if options.as_lines or options.method == "NUMPY":
+    """Geometry Nodes for big tube objects (AUTO), numpy for small ones, lines, and where
+    Curves cannot be filled from Python."""
+    if options.as_lines or options.method == "NUMPY" or not compat.has_curves_api():
         return False
     return options.method == "GEOMETRY_NODES" or n_points * max(3, int(options.sides)) >= GN_MIN_VERTICES
 

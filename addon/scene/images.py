@@ -1,16 +1,15 @@
 """Plot PNGs as Blender images, kept in the extension's own user folder."""
-from pathlib import Path
-
 import bpy
 
 from .. import EXTENSION_PACKAGE
 from ..colour import palettes, plots
 from ..engine.state import session
+from . import compat
 
 
 def default_path(filename):
     """`filename` in the extension's own user folder (plots/), replaced by each new plot."""
-    return Path(bpy.utils.extension_path_user(EXTENSION_PACKAGE, path="plots", create=True)) / filename
+    return compat.user_folder(EXTENSION_PACKAGE, "plots") / filename
 
 
 def show_image(path, name):

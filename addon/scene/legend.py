@@ -10,7 +10,7 @@ it stays in frame at any aspect. seaborn/matplotlib are only imported by the dra
 """
 import bpy
 
-from . import framing, images, playback
+from . import compat, framing, images, playback
 from .guard import Guard
 
 LEGEND = "NEURON Live legend"  # the object, its mesh, its material and its image
@@ -118,8 +118,7 @@ def _material(obj, image):
     material = bpy.data.materials.get(LEGEND)
     if material is None:
         material = bpy.data.materials.new(LEGEND)
-        if bpy.app.version < (5, 0, 0):  # always node-based from 5.0
-            material.use_nodes = True
+        compat.use_nodes(material)
         nodes, links = material.node_tree.nodes, material.node_tree.links
         nodes.clear()
         texture = nodes.new("ShaderNodeTexImage")

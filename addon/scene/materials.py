@@ -22,7 +22,7 @@ import bpy
 from ..colour import palettes
 from ..colour.palettes import PaletteError
 from ..engine.state import session
-from . import legend
+from . import compat, legend
 from .guard import Guard
 from .playback import attribute_name
 
@@ -43,10 +43,11 @@ def colour_settings(scene=None):
 
 
 def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
-    """Create (or rebuild in place) the material colouring `attribute` with the scene's palette."""
+    """Create (or rebuild in place) the material colouring `attribute` with the scene's
+    palette. While seaborn is still importing (first load of a session) the palette comes
+    a moment later: the mesh shows at once, in the "no data" grey it has before a run."""
     material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):  # always node-based from 5.0 (use_nodes is deprecated)
-        material.use_nodes = True
+    compat.use_nodes(material)
     _build_nodes(material, attribute)
     material[TAG] = True
     settings = colour_settings(scene if scene is not None else bpy.context.scene)
@@ -54,6 +55,10 @@ def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
         settings["vmin"] = vmin
     if vmax is not None:
         settings["vmax"] = vmax
+    if not palettes.imported():
+        palettes.import_in_background()
+        _recolour_when_imported(scene if scene is not None else bpy.context.scene)
+        return material
     try:
         apply(material, **settings)
     except PaletteError as exc:  # a bad name typed earlier must not stop a mesh build
@@ -62,6 +67,22 @@ def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
             props.status = f"{exc}; showing {DEFAULTS['palette']!r}"
         apply(material, **{**settings, "palette": DEFAULTS["palette"]})
     return material
+
+
+def _recolour_when_imported(scene):
+    """Apply the palette once the import is done: from a timer in Blender's window (the
+    bpy module fires none: there, the next refresh_all of a run or a colour call does it,
+    waiting for the import)."""
+    name = scene.name
+
+    def check():
+        if not palettes.imported():
+            return 0.1
+        if name in bpy.data.scenes:
+            refresh_all(bpy.data.scenes[name])
+        return None
+    if not bpy.app.timers.is_registered(check):
+        bpy.app.timers.register(check, first_interval=0.1)
 
 
 def _mix_sockets(node):
@@ -112,7 +133,7 @@ def _build_nodes(material, attribute):
     links.new(static_attr.outputs["Color"], s_static)
     links.new(s_out, emission.inputs["Color"])
     links.new(s_out, principled.inputs["Base Color"])
-    links.new(s_out, principled.inputs["Emission Color"])
+    links.new(s_out, compat.principled_emission(principled))
     links.new(emission.outputs["Emission"], shading.inputs[1])
     links.new(principled.outputs["BSDF"], shading.inputs[2])
     links.new(shading.outputs["Shader"], output.inputs["Surface"])

@@ -17,6 +17,7 @@ import bpy
 import numpy as np
 
 from ..shapes.polylines import to_blender
+from . import compat
 from .groups import object_name
 from .guard import Guard
 
@@ -63,7 +64,10 @@ def _write(curves, name, values, kind, domain):
 
 
 def curves_data(name, part, radius):
-    """A Curves datablock with one two-point POLY curve per connection of `part`."""
+    """A Curves datablock with one two-point POLY curve per connection of `part`
+    (a mesh of loose edges where Curves cannot be filled from Python)."""
+    if not compat.has_curves_api():
+        return _edges_mesh(name, part)
     curves = bpy.data.hair_curves.new(name)
     k = len(part.netcon)
     if k:
@@ -84,13 +88,30 @@ def curves_data(name, part, radius):
     return curves
 
 
+def _edges_mesh(name, part):
+    """One loose edge per connection, with the same per-connection attributes (EDGE
+    domain). Drawn in the viewport; renders show no lines."""
+    mesh = bpy.data.meshes.new(name)
+    k = len(part.netcon)
+    if k:
+        mesh.vertices.add(2 * k)
+        mesh.edges.add(k)
+        compat.set_positions(mesh, np.stack([part.source, part.target], axis=1))
+        compat.set_edges(mesh, np.arange(2 * k, dtype=np.int32).reshape(k, 2))
+        mesh.update()
+        for key, values in (("netcon", part.netcon), ("source_cell", part.source_cell),
+                            ("target_cell", part.target_cell)):
+            _write(mesh, key, values.astype(np.int32), "INT", "EDGE")
+    mesh.materials.append(netcon_material())
+    return mesh
+
+
 def netcon_material(brightness=2.0):
     material = bpy.data.materials.get(MATERIAL)
     if material is not None:
         return material
     material = bpy.data.materials.new(MATERIAL)
-    if bpy.app.version < (5, 0, 0):
-        material.use_nodes = True
+    compat.use_nodes(material)
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     emission = nodes.new("ShaderNodeEmission")
@@ -133,6 +154,11 @@ def build(scene, model, groups, options, radius_um=1.0):
         collection.objects.link(obj)
         built.append(obj)
     return built, found.skipped
+
+
+def count(objects):
+    """Connections drawn by NetCon objects: curves, or edges in the loose-edge fallback."""
+    return sum(len(o.data.curves) if hasattr(o.data, "curves") else len(o.data.edges) for o in objects)
 
 
 def netcon_objects(scene):

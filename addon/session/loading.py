@@ -1,13 +1,19 @@
-"""Loading a model file: on the worker thread (compiling its mechanisms first), then on the
-main thread the scene's settings, status line and cell meshes."""
+"""Loading a model file: on the worker thread (compiling its mechanisms first), or in a
+NEURON process of its own; then on the main thread the scene's settings, status line and
+cell meshes."""
+import dataclasses
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import bpy
 
 from ...model_loaders import Clamp
 from ...model_loaders import load_model as load
+from ...model_loaders.errors import NeedsOwnProcess
 from ...model_loaders.load import current_load
+from ..colour import palettes
+from ..engine.host_process import Cancelled, ProcessHost
 from ..engine.state import Task, session
 from ..scene import cache_files
 from .meshes import build_mesh
@@ -15,7 +21,7 @@ from .tasks import start, wait
 
 
 def load_model(path, *, scene=None, build=True, action=None, before="", after="", language="hoc",
-               clamp=None, wait_done=True, on_progress=None, adopt_settings=True):
+               clamp=None, wait_done=True, on_progress=None, adopt_settings=True, host=None):
     """Load a model file into NEURON (on the engine thread) and show its cells.
 
     Its `.mod` files are compiled once (cached by content); the compiler's lines arrive as
@@ -29,10 +35,27 @@ def load_model(path, *, scene=None, build=True, action=None, before="", after=""
     the next Run reloads that model). `wait_done=False` returns the task at once (the pump
     finishes the load). `adopt_settings=False` keeps the scene's run settings instead of
     the model's own (a reload of the scene's model).
+
+    `host`: where NEURON runs the model. "IN_BLENDER" (a thread in Blender: `h` stays at hand
+    in the Python console) or "PROCESS" (a NEURON process of its own: a crash, quit() or an
+    endless loop in the model cannot take Blender down, and Cancel kills it). None: the
+    scene's choice (`host` in its settings), switching to a process of its own for a model
+    that needs one (it may quit, or its mechanisms or templates collide with those NEURON
+    in Blender already holds); the status line says why. Runs use the model's host.
     """
     scene = scene or bpy.context.scene
     session.check_idle()
-    _import_colour_libraries_early()
+    automatic = host is None
+    host = host or getattr(scene.neuron_live, "host", "IN_BLENDER")
+    if host not in HOSTS:
+        raise ValueError(f"host must be one of {', '.join(HOSTS)}, not {host!r}")
+    reason = ""
+    if host == "IN_BLENDER" and session.stuck is not None and not session.stuck.done():
+        if not automatic:
+            raise RuntimeError("NEURON in Blender is still busy with a cancelled load: load with "
+                               "host='PROCESS' (or restart Blender)")
+        host, reason = "PROCESS", "NEURON in Blender is still busy with a cancelled load"
+    palettes.import_in_background()  # while NEURON loads: the first colours find seaborn imported
     task = Task(label=f"loading {Path(path).name}", future=None, message="Loading…")
 
     def compiler_line(text):
@@ -40,10 +63,20 @@ def load_model(path, *, scene=None, build=True, action=None, before="", after=""
         task.progress = min(0.9, task.progress + 0.02)  # nrnivmodl gives no total: creep forward
 
     options = dict(action=action or None, before=before, after=after, language=language,
-                   clamp=_clamp(clamp), mechanisms_folder=cache_files.user_folder("mechanisms"),
-                   on_line=compiler_line)
+                   clamp=_clamp(clamp), mechanisms_folder=cache_files.user_folder("mechanisms"))
     before = current_load()
-    task.future = session.worker.submit(load, path, **options)
+    if host == "PROCESS":
+        task.future = _in_process(task, path, options, compiler_line, reason)
+    else:
+        def job():
+            try:
+                return load(path, process="auto" if automatic else "shared", on_line=compiler_line, **options)
+            except NeedsOwnProcess as exc:
+                if not automatic:
+                    raise
+                return _in_process(task, path, options, compiler_line, str(exc)).result()
+        task.future = session.worker.submit(job)
+        task.on_cancel = lambda: _abandon(task, path)
     task.on_done = lambda task: _load_done(scene, path, task, build, before, adopt_settings)
     start(task)
     if not wait_done:
@@ -51,8 +84,43 @@ def load_model(path, *, scene=None, build=True, action=None, before="", after=""
     return wait(task, on_progress=on_progress)
 
 
+HOSTS = ("IN_BLENDER", "PROCESS")
+
+
+def _in_process(task, path, options, on_line, reason):
+    """Load in a fresh NEURON process (`task.host`); a Future of the Model, whose notes say why
+    it went there. Cancel kills the process at once (a load cannot stop half-way)."""
+    host = ProcessHost(label=str(Path(path).resolve()))
+    task.on_cancel = host.kill
+    if task.cancel.is_set():
+        host.kill()
+    options = dict(options, mechanisms_folder=str(options["mechanisms_folder"]),
+                   clamp=dataclasses.asdict(options["clamp"]) if options["clamp"] else None)
+
+    def job():
+        try:
+            model, _ended = host.load(path, options, on_line=on_line)  # (its notes say how)
+        except BaseException:
+            host.close()
+            raise
+        if reason:
+            model.notes.append(f"runs in a NEURON process of its own: {reason}")
+        task.host = host
+        return model
+    return host.submit(job)
+
+
+def _abandon(task, path):
+    """Cancel of a load in Blender's NEURON: it cannot be stopped, so the task lets go of it
+    (Blender is free again) and the next loads run in processes of their own until it ends."""
+    session.stuck = task.future
+    task.future = Future()
+    task.future.set_exception(Cancelled(f"Cancelled loading {Path(path).name}: NEURON in Blender is "
+                                        "still busy with it; the next load runs in a NEURON process of its own"))
+
+
 # The model's own settings the scene adopts at load: a model runs as its author set it up.
-MODEL_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder")
+MODEL_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "own_run")
 
 
 def _load_done(scene, path, task, build, load_before, adopt_settings):
@@ -62,15 +130,24 @@ def _load_done(scene, path, task, build, load_before, adopt_settings):
     if error is not None:
         _show_menu(props, path, getattr(error, "actions", None))
         props.status = f"Loading {Path(path).name} failed: {error}"
-        if current_load() != load_before and session.model is not None and not session.recording:
+        if isinstance(error, Cancelled):
+            props.status = str(error)
+        abandoned = session.stuck is not None and not session.stuck.done() and isinstance(error, Cancelled)
+        in_blender = session.process is None
+        if ((current_load() != load_before or (abandoned and in_blender)) and session.model is not None
+                and not session.recording and in_blender):
             # The file got as far as replacing the loaded model's sections: NEURON no longer
             # holds that model, so a Run must reload it rather than simulate the debris.
             props.status += (f" | NEURON no longer holds {Path(session.model.path).name}: the scene shows "
                              "its cells and last run; Run reloads it")
             session.model = None
         return
-    model = task.future.result()
+    model, host = task.future.result(), task.host
     _show_menu(props, path, None)
+    if session.process is not None and session.process is not host:
+        # The previous model's process: let it go without making the UI wait for it.
+        threading.Thread(target=session.process.close, name="neuron-live-host-close", daemon=True).start()
+    session.process = host
     session.model, session.cache, session.recording = model, None, False
     props.model_path = str(Path(path).resolve())
     if adopt_settings:
@@ -80,27 +157,6 @@ def _load_done(scene, path, task, build, load_before, adopt_settings):
     props.status = "; ".join([f"Loaded {Path(path).name}: {model.summary()}", *model.notes])
     if build:
         build_mesh(scene=scene)
-
-
-def _import_colour_libraries_early():
-    """seaborn + matplotlib take ~2 s to import: do it once, on a helper thread while NEURON
-    loads, so the first colour refresh on the main thread finds them imported."""
-    global _colour_import
-    if _colour_import is None:
-        _colour_import = threading.Thread(target=_import_colour_libraries, name="neuron-live-colour-import",
-                                          daemon=True)
-        _colour_import.start()
-
-
-def _import_colour_libraries():
-    try:
-        import matplotlib.figure  # noqa: F401
-        import seaborn  # noqa: F401
-    except ImportError as exc:  # the palette code reports a missing library where it is used
-        print(f"NEURON Live: colour libraries not importable yet ({exc})")
-
-
-_colour_import = None
 
 
 def _clamp(clamp):

@@ -34,6 +34,7 @@ def build_mesh(*, scene=None, groups=None, method="AUTO", **options):
     framing.lock_interface_while_rendering(scene)
     if props.frame_camera:
         framing.frame_camera(scene, objects)
+        framing.frame_views(objects)
     if props.dark_world:
         framing.dark_world(scene)
     playback.refresh(scene)
@@ -108,7 +109,7 @@ def show_connections(show=True, *, radius=None, scene=None):
     options = cell_groups.BuildOptions(**{key: getattr(props, key) for key in MESH_SETTINGS[:-2]})
     chosen = cell_groups.groups_from_scene(scene, len(model.cell_names)) or [cell_groups.Group("cells")]
     objects, skipped = netcons.build(scene, model, chosen, options, props.netcon_radius)
-    drawn = sum(len(o.data.curves) for o in objects)
+    drawn = netcons.count(objects)
     note = f" ({skipped} without a place in space: artificial cells, recorders)" if skipped else ""
     props.status = f"{drawn} of {model.n_netcons} NetCons drawn{note}"
     if not props.show_netcons:

@@ -7,6 +7,7 @@ import bpy
 
 from ..engine import FrameCache, RunSettings, simulate, spikes
 from ..engine.cache import file_sha256
+from ..engine.host_process import Cancelled
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
@@ -59,9 +60,26 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
             raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
     first_frame = session.cache.frames_done if extend else 0
     previous = session.cache
-    worker = session.worker
+    host = session.process  # the model's own NEURON process, or None: NEURON in Blender
+    worker = host or session.worker
     task = Task(label="simulation", future=None, on_done=on_done)
     report = _progress_reporter(worker, settings, first_frame)
+
+    def in_blender(cache, progress):
+        with spikes.recording(model, cache, extend=extend):  # spikes.npz for the raster
+            return simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
+                            progress=progress)
+
+    def in_process(cache, progress):
+        saved = [time.monotonic()]
+
+        def arrived(t, frame):  # the child wrote the rows; the parent keeps meta.json
+            cache.meta["frames_done"] = frame + 1
+            if time.monotonic() - saved[0] > 0.5:
+                saved[0] = time.monotonic()
+                cache.save_meta()
+            progress(t, frame)
+        return host.simulate(settings, cache, start_frame=first_frame, extend=extend, progress=arrived)
 
     def new_cache():
         worker.post("progress", fraction=0.0, message=f"Allocating the frame cache ({settings.n_frames} frames)…")
@@ -85,9 +103,10 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
                 cache.promote()
             report(t, frame)
         try:
-            with spikes.recording(model, cache, extend=extend):  # spikes.npz for the raster
-                done = simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
-                                progress=progress)
+            done = (in_process if host is not None else in_blender)(cache, progress)
+        except Cancelled:  # a run that did not stop by itself: its process was killed
+            cache.finish(complete=False, cancelled=True)
+            return cache.frames_done
         except Exception as exc:
             cache.finish(complete=False, error=str(exc))
             raise
@@ -99,6 +118,7 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
         return done
 
     task.future = worker.submit(job)
+    task.on_cancel = host.cancel if host is not None else None
     return start(task)
 
 
@@ -141,7 +161,8 @@ def _scene_model(scene):
     props = scene.neuron_live
     wanted = Path(bpy.path.abspath(props.model_path)).resolve() if props.model_path else None
     model = session.model
-    if model is not None and wanted is not None and Path(model.path).resolve() == wanted:
+    if model is not None and wanted is not None and Path(model.path).resolve() == wanted and (
+            session.process is None or session.process.alive):  # (a model may end its own process)
         return
     if wanted is None:
         raise RuntimeError("No model loaded in this scene: load a .hoc, .py, .swc or .asc file first")
@@ -187,7 +208,11 @@ def _run_done(scene, task):
 
 
 def cancel():
-    """Stop the work in flight within one chunk; the frames done stay usable."""
-    if session.task is not None:
-        session.task.cancel.set()
+    """Stop the work in flight within one chunk; the frames done stay usable. Work in a
+    NEURON process of its own that does not stop within half a second is killed."""
+    task = session.task
+    if task is not None:
+        task.cancel.set()
+        if task.on_cancel is not None:
+            task.on_cancel()
 

@@ -1,14 +1,14 @@
-"""Drag-and-drop of a model file onto the 3D View (Blender 4.1+ `FileHandler`).
+"""Drag-and-drop of a model file onto the 3D View (Blender 4.1+ `FileHandler`; older
+Blenders have no drop import, so nothing is registered there).
 
 The drop sets the load operator's `filepath` and invokes it; its `invoke` then loads
 at once with the default options (the file browser shows them for a picked file).
 """
-import bpy
-
 from ...model_loaders import SUFFIXES
+from ..scene import compat
 
 
-class NEURONLIVE_FH_model(bpy.types.FileHandler):
+class NEURONLIVE_FH_model(compat.FILE_HANDLER or object):
     bl_idname = "NEURONLIVE_FH_model"
     bl_label = "NEURON model"
     bl_import_operator = "neuron_live.load_model"
@@ -19,4 +19,4 @@ class NEURONLIVE_FH_model(bpy.types.FileHandler):
         return context.area is not None and context.area.type == "VIEW_3D"
 
 
-CLASSES = (NEURONLIVE_FH_model,)
+CLASSES = (NEURONLIVE_FH_model,) if compat.FILE_HANDLER else ()

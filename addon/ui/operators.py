@@ -44,7 +44,8 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
     add_clamp: bpy.props.BoolProperty(name="Add current clamp at soma", default=False,
                                       description="An IClamp at the soma, so a model whose stimuli "
                                       "died with its script still shows activity")
-    clamp_amp: bpy.props.FloatProperty(name="Amplitude (nA)", default=0.5)
+    clamp_amp: bpy.props.FloatProperty(name="Amplitude (nA)", default=0.0, min=0.0,
+                                       description="0: found for the cell (1.5 × its rheobase)")
     clamp_delay: bpy.props.FloatProperty(name="Delay (ms)", default=1.0, min=0.0)
     clamp_dur: bpy.props.FloatProperty(name="Duration (ms)", default=20.0, min=0.0)
 
@@ -54,7 +55,7 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
         return super().invoke(context, event)
 
     def execute(self, context):
-        clamp = dict(amp=self.clamp_amp, delay=self.clamp_delay, dur=self.clamp_dur) if self.add_clamp else None
+        clamp = dict(amp=self.clamp_amp or None, delay=self.clamp_delay, dur=self.clamp_dur) if self.add_clamp else None
         try:
             loading.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
                            after=self.after, language=self.language, clamp=clamp)

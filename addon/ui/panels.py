@@ -2,6 +2,7 @@
 import bpy
 
 from ..engine.state import session
+from ..scene import compat
 
 
 class _Sidebar:
@@ -30,6 +31,7 @@ class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
                 button.filepath, button.action = props.menu_path, label
         if props.model_path:
             layout.label(text=bpy.path.basename(props.model_path), icon="FILE_SCRIPT")
+        layout.row().prop(props, "host", expand=True)
         col = layout.column(align=True)
         for key in ("tstop", "dt", "v_init", "celsius", "frames_per_ms", "variable"):
             col.prop(props, key)
@@ -48,10 +50,7 @@ class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
             row.operator("neuron_live.run", icon="PLAY")
             row.operator("neuron_live.run", text="Continue", icon="FF").extend = True
         else:
-            if hasattr(layout, "progress"):
-                layout.progress(factor=task.progress, text=task.message or task.label)
-            else:
-                layout.label(text=task.message or task.label)
+            compat.progress(layout, task.progress, task.message or task.label)
             layout.operator("neuron_live.cancel", icon="CANCEL")
         if props.status:
             layout.label(text=props.status)

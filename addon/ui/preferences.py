@@ -1,12 +1,12 @@
 """Add-on preferences: which NEURON is in use, and how to get one when there is none."""
-import os
-
 import bpy
 from bpy.props import StringProperty
 
 from .. import EXTENSION_PACKAGE
 from ..engine.state import session
 from ..install import neuron_setup
+from ..scene import compat
+from ..session import install
 
 
 def _use_path(self, context):
@@ -38,8 +38,7 @@ class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
             box.label(text="This happens on Windows (no NEURON wheel exists) or when the add-on")
             box.label(text="was installed from a source folder. Install it, or use an existing one:")
             if session.task is not None:
-                box.progress(factor=session.task.progress, text=session.task.message[-60:] or "Installing…") \
-                    if hasattr(box, "progress") else box.label(text=session.task.message[-60:])
+                compat.progress(box, session.task.progress, session.task.message[-60:] or "Installing…")
             else:
                 box.operator("neuron_live.install_neuron", icon="IMPORT")
         box.label(text=f"C compiler for .mod files: {status.compiler or 'not found (install gcc/clang)'}",
@@ -51,8 +50,8 @@ class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
 
 def apply_saved_paths():
     """At enable: make an installed or chosen NEURON importable again (cheap, no import)."""
-    installed = bpy.utils.extension_path_user(EXTENSION_PACKAGE, path="site-packages")
-    if os.path.isdir(installed):
+    installed = compat.user_folder(EXTENSION_PACKAGE, "site-packages")
+    if any(installed.iterdir()):
         neuron_setup.add_to_path(installed, first=False)
     prefs = bpy.context.preferences.addons.get(EXTENSION_PACKAGE)
     path = prefs.preferences.neuron_path if prefs and prefs.preferences else ""
@@ -61,6 +60,21 @@ def apply_saved_paths():
             neuron_setup.use_existing_neuron(path)
         except FileNotFoundError as exc:
             print(f"NEURON Live: {exc}")
+
+
+def install_bundled_on_first_enable():
+    """A legacy add-on (Blender before extensions) gets no wheels installed by Blender: on
+    its first enable, install the bundled NEURON and seaborn into its own user folder in
+    the background (the Install NEURON button's path: offline first). Later enables leave
+    a failed attempt to that button."""
+    if compat.EXTENSIONS or not any(neuron_setup.WHEELS_DIR.glob("neuron-*.whl")) or neuron_setup.neuron_status().found:
+        return
+    marker = compat.user_folder(EXTENSION_PACKAGE, "site-packages") / ".install-attempted"
+    if marker.exists():
+        return
+    marker.touch()
+    print("NEURON Live: installing the bundled NEURON and seaborn (first enable)")
+    install.install_neuron(wait_done=False)
 
 
 CLASSES = (NEURONLIVE_AP_preferences,)

@@ -34,9 +34,17 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                         description="CVode relative tolerance (0: absolute tolerance only, NEURON's default)")
     secondorder: IntProperty(name="secondorder", default=0, min=0, max=2,
                              description="0: implicit Euler; 1, 2: Crank-Nicolson (NEURON's secondorder)")
-    own_run: BoolProperty(name="Model's own init/advance", default=False,
-                          description="Initialise with the model's init() and step with its advance(), "
-                                      "for models whose stimulus lives in their run procedures")
+    own_run: BoolProperty(name="Model's own run()", default=False,
+                          description="Run through the model's own run() (its stimuli, init() and "
+                                      "advance()), frames sampled at frame times; on for models that "
+                                      "define their own run procedures")
+    host: EnumProperty(
+        name="NEURON runs", default="IN_BLENDER",
+        items=[("IN_BLENDER", "In Blender", "A thread in Blender: NEURON's h stays at hand in the Python console"),
+               ("PROCESS", "Separate process", "A NEURON process of its own: a crash, quit() or endless loop in "
+                "the model cannot take Blender down, and Cancel always stops it")],
+        description="Where NEURON loads and runs the model (models that quit, or collide with the loaded "
+                    "one, get a process of their own either way)")
     follow: BoolProperty(name="Follow", default=True,
                          description="Move the playhead to the newest frame while simulating")
     frames_per_ms: FloatProperty(name="Frames per ms", default=2.0, min=0.001,

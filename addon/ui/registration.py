@@ -3,7 +3,7 @@ import bpy
 
 from ..engine.state import session
 from ..job import cli as job_cli  # `blender -b --command neuron_live` (standard library only)
-from ..scene import cache_files, legend, playback
+from ..scene import cache_files, compat, legend, playback
 from ..session.tasks import pump, wait
 from . import file_handler, operators, panels, preferences, properties
 
@@ -22,12 +22,13 @@ def register():
     legend.add_handlers()  # the in-scene legend follows the render's camera/aspect
     bpy.app.handlers.save_pre.append(cache_files.on_save_pre)
     preferences.apply_saved_paths()
-    CLI_COMMANDS.append(bpy.utils.register_cli_command("neuron_live", job_cli.blender_command))
+    preferences.install_bundled_on_first_enable()
+    CLI_COMMANDS.append(compat.register_cli_command("neuron_live", job_cli.blender_command))
 
 
 def unregister():
     while CLI_COMMANDS:
-        bpy.utils.unregister_cli_command(CLI_COMMANDS.pop())
+        compat.unregister_cli_command(CLI_COMMANDS.pop())
     if bpy.app.timers.is_registered(pump):
         bpy.app.timers.unregister(pump)
     if session.task is not None:  # stop work in flight; the module outlives a disable

@@ -1,0 +1,128 @@
+"""Every difference between the Blender versions we run on (3.4 to 5.x), in one place.
+
+Each helper detects the feature itself rather than comparing version numbers, so a
+backport or a distribution's patched build takes the right path. Callers never test
+`bpy.app.version` for these.
+"""
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+# 4.2+ installs add-ons as extensions (wheels from the manifest, a user folder per
+# extension); older Blenders load a legacy add-on that must bring its own packages.
+EXTENSIONS = hasattr(bpy.utils, "extension_path_user")
+# Drag-and-drop import (4.1+).
+FILE_HANDLER = getattr(bpy.types, "FileHandler", None)
+
+
+def user_folder(package, name):
+    """A folder of the add-on's own in Blender's user resources, created when missing."""
+    if EXTENSIONS:
+        return Path(bpy.utils.extension_path_user(package, path=name, create=True))
+    return Path(bpy.utils.user_resource("DATAFILES", path=f"{package}/{name}", create=True))
+
+
+def register_cli_command(name, function):
+    """`blender --command name` (4.2+); None where Blender has no such commands."""
+    register = getattr(bpy.utils, "register_cli_command", None)
+    return register(name, function) if register else None
+
+
+def unregister_cli_command(handle):
+    if handle is not None:
+        bpy.utils.unregister_cli_command(handle)
+
+
+def progress(layout, factor, text):
+    """A progress bar (4.0+), else the same text with the percentage."""
+    if hasattr(layout, "progress"):
+        layout.progress(factor=factor, text=text)
+    else:
+        layout.label(text=f"{text}  {100 * factor:.0f} %", icon="TIME")
+
+
+def has_curves_api():
+    """Whether Curves data can be filled from Python (`add_curves`, 3.5+). A function,
+    so hasattr on the type says False even where it exists: ask the RNA."""
+    return "add_curves" in bpy.types.Curves.bl_rna.functions
+
+
+def new_group_output(group, name, socket_type):
+    """An output socket on a node group: `interface` (4.0+) or `outputs` before."""
+    if hasattr(group, "interface"):
+        return group.interface.new_socket(name, in_out="OUTPUT", socket_type=socket_type)
+    return group.outputs.new(socket_type, name)
+
+
+def use_nodes(material):
+    """Give a new material its node tree where that is still a setting (5.0+ materials
+    always have one; reading `use_nodes` there warns that it goes away)."""
+    if material.node_tree is None:
+        material.use_nodes = True
+
+
+def principled_emission(node):
+    """The Principled BSDF's emission colour input ("Emission Color" from 4.0, "Emission" before)."""
+    inputs = node.inputs
+    return inputs["Emission Color"] if "Emission Color" in inputs else inputs["Emission"]
+
+
+def no_emission_sampling(material):
+    """Cycles: do not sample an emissive material as a light (4.0+ setting; older
+    Cycles never built a light tree for it)."""
+    if hasattr(material.cycles, "emission_sampling"):
+        material.cycles.emission_sampling = "NONE"
+
+
+# Mesh topology. From 3.5/3.6 on these are generic attributes (one foreach_set, and the
+# edges of each corner can be given so Blender derives nothing); before, they live in
+# vertices/edges/loops, which take the same flat arrays through foreach_set.
+
+def set_positions(mesh, positions):
+    flat = np.ascontiguousarray(positions, dtype=np.float32).ravel()
+    if "position" in mesh.attributes:
+        mesh.attributes["position"].data.foreach_set("vector", flat)
+    else:
+        mesh.vertices.foreach_set("co", flat)
+
+
+def get_positions(mesh):
+    out = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+    if "position" in mesh.attributes:
+        mesh.attributes["position"].data.foreach_get("vector", out)
+    else:
+        mesh.vertices.foreach_get("co", out)
+    return out.reshape(-1, 3)
+
+
+def set_edges(mesh, edges):
+    flat = np.ascontiguousarray(edges, dtype=np.int32).ravel()
+    if ".edge_verts" in mesh.attributes:
+        mesh.attributes[".edge_verts"].data.foreach_set("value", flat)
+    else:
+        mesh.edges.foreach_set("vertices", flat)
+
+
+def set_corners(mesh, corner_verts, corner_edges=None):
+    verts = np.ascontiguousarray(corner_verts, dtype=np.int32)
+    if ".corner_vert" in mesh.attributes:
+        mesh.attributes[".corner_vert"].data.foreach_set("value", verts)
+    else:
+        mesh.loops.foreach_set("vertex_index", verts)
+    if corner_edges is None:
+        return
+    edges = np.ascontiguousarray(corner_edges, dtype=np.int32)
+    if ".corner_edge" in mesh.attributes:
+        mesh.attributes[".corner_edge"].data.foreach_set("value", edges)
+    else:
+        mesh.loops.foreach_set("edge_index", edges)
+
+
+def set_face_starts(mesh, face_starts, n_corners):
+    """Face offsets; before 3.6 each face's corner count (`loop_total`) is written too."""
+    starts = np.ascontiguousarray(face_starts, dtype=np.int32)
+    mesh.polygons.foreach_set("loop_start", starts)
+    if not bpy.types.MeshPolygon.bl_rna.properties["loop_total"].is_readonly:
+        totals = np.diff(np.append(starts, np.int32(n_corners))).astype(np.int32)
+        mesh.polygons.foreach_set("loop_total", totals)

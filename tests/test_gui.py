@@ -1,0 +1,97 @@
+"""NEURON Live in a real Blender window: Debian's Blender (3.4, the legacy add-on) under Xvfb.
+
+The bpy module draws no UI and fires no timers; this test runs the `blender` executable
+with tests/gui/drive.py and checks what it wrote. Screenshots stay in out/gui/ for people
+to look at. `make test` installs blender, xvfb, xdotool and imagemagick when run as root.
+It runs once per `make test` (under the Python 3.11 venv): the window needs no bpy module.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TOOLS = ("blender", "xvfb-run", "xdotool", "import")
+MISSING = [t for t in TOOLS if shutil.which(t) is None]
+pytestmark = [
+    pytest.mark.skipif(bool(MISSING), reason=f"real-GUI test needs {', '.join(MISSING)} "
+                       "(as root: apt-get install blender xvfb xdotool imagemagick)"),
+    pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the real-GUI test runs once, under Python 3.11"),
+]
+
+
+def blender_version():
+    out = subprocess.run(["blender", "--version"], capture_output=True, text=True, timeout=60).stdout
+    found = re.search(r"Blender (\d+)\.(\d+)", out)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def legacy_zip():
+    """The built legacy zip when it is newer than every source file, else None (then the
+    source folder is linked in, so the test never runs stale code)."""
+    found = sorted((REPO / "dist").glob("neuron_live-*-linux_x64-legacy.zip"))
+    if not found:
+        return None
+    newest = max(p.stat().st_mtime for p in [REPO / "__init__.py", *REPO.glob("addon/**/*.py"),
+                                             *REPO.glob("model_loaders/**/*.py")])
+    return found[-1] if found[-1].stat().st_mtime > newest else None
+
+
+@pytest.fixture(scope="module")
+def gui(tmp_path_factory):
+    version = blender_version()
+    if version is None or version >= (4, 2):
+        pytest.skip(f"real-GUI test drives the legacy add-on in Blender < 4.2, found {version}")
+    tmp = tmp_path_factory.mktemp("gui")
+    shots = REPO / "out" / "gui"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NEURONHOME", "PYTHONHOME")}
+    env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / "xdg-cache"),
+               BLENDER_USER_CONFIG=str(tmp / "config"), BLENDER_USER_SCRIPTS=str(tmp / "scripts"),
+               BLENDER_USER_DATAFILES=str(tmp / "datafiles"), NL_GUI_RESULTS=str(tmp / "results.json"),
+               NL_GUI_SHOTS=str(shots), NL_GUI_MODEL=str(REPO / "examples" / "ball_and_stick.hoc"))
+    zip_path = legacy_zip()
+    if zip_path:
+        env["NL_GUI_ZIP"] = str(zip_path)
+    else:
+        (tmp / "scripts" / "addons").mkdir(parents=True)
+        (tmp / "scripts" / "addons" / "neuron_live").symlink_to(REPO)
+    proc = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--factory-startup",
+         "-p", "0", "0", "1280", "800", "--python", str(REPO / "tests" / "gui" / "drive.py")],
+        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    output = proc.stdout + proc.stderr
+    (shots / "blender.log").write_text(output)
+    results_file = tmp / "results.json"
+    assert results_file.is_file(), f"Blender wrote no results (exit {proc.returncode}):\n{output[-3000:]}"
+    shutil.copy(results_file, shots / "results.json")
+    results = json.loads(results_file.read_text())
+    if results.get("skip"):
+        pytest.skip(results["skip"])
+    return results, output, zip_path
+
+
+def test_session_in_a_real_window(gui):
+    results, output, zip_path = gui
+    assert "error" not in results, results["error"]
+    assert "Traceback" not in output, output[output.index("Traceback") - 200:][:3000]
+    assert "NEURON 9" in results["neuron"], results
+    assert results["draws"].get("panel", 0) > 0
+    assert results["load_result"] == ["FINISHED"] and results["cells"], results
+    assert results["run_result"] == ["RUNNING_MODAL"], "Run did not stay modal in a window"
+    assert any("%" in t or "ms" in t for t in results["progress_texts"]), results["progress_texts"][:5]
+    assert results["running_before_esc"] and results["cancelled"], results
+    assert results["continue_complete"], results["continue_status"]
+    assert results["continue_frames"] == results["continue_expected"], results
+    rest, spike = results["soma_rest_rgb"], results["soma_spike_rgb"]
+    assert rest[2] > rest[0] + 0.1, f"soma at rest should be blue, got {rest}"
+    assert spike[0] > spike[2] + 0.1, f"soma at the spike should be red, got {spike}"
+    assert results["played_to_frame"] > 1
+    assert results["draws"].get("preferences", 0) > 0
+    assert results["from_zip"] == bool(zip_path) and "/scripts/addons/neuron_live/" in results["add_on"]
