@@ -334,3 +334,15 @@ def test_legend_renders_in_the_camera_corner(nl, ran, tmp_path):
     assert not obj.hide_render and counts() == before
     scene.neuron_live.show_legend = False
     assert obj.hide_render
+
+
+def test_the_stored_default_ramp_equals_a_fresh_fit(nl):
+    """The default palette's ramp ships with the add-on (a first picture without seaborn):
+    it must stay what the fitter makes of seaborn's palette."""
+    palettes = nl.addon.colour.palettes
+    stored = palettes.stored_ramp("coolwarm", 0.0, 1.0)
+    fitted = palettes.ramp_stops(palettes.colormap("coolwarm"), 0.0, 1.0)
+    assert stored.interpolation == fitted.interpolation
+    np.testing.assert_allclose(stored.positions, fitted.positions, atol=1e-9)
+    np.testing.assert_allclose(stored.colors, fitted.colors, atol=1e-9)
+    assert palettes.stored_ramp("mako") is None

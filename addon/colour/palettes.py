@@ -11,9 +11,10 @@ Blender's ColorRamp holds at most 32 elements. A smooth 256-entry map is fitted 
 colours (qualitative palettes) is reproduced exactly with CONSTANT interpolation.
 """
 import difflib
+import json
 import sys
-import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -25,31 +26,23 @@ class PaletteError(ValueError):
     """An unknown palette name (the message lists close matches)."""
 
 
-_import_thread = None
-
-
-def import_in_background():
-    """Start importing seaborn + matplotlib (~2 s cold) on a helper thread, once: the main
-    thread then finds them imported instead of freezing Blender's UI for the import."""
-    global _import_thread
-    if _import_thread is None and "seaborn" not in sys.modules:
-        _import_thread = threading.Thread(target=_import_libraries, name="neuron-live-colour-import", daemon=True)
-        _import_thread.start()
-
-
-def _import_libraries():
-    try:
-        import matplotlib.figure  # noqa: F401
-        import seaborn  # noqa: F401
-    except ImportError as exc:  # colormap() names the missing library where it is used
-        print(f"NEURON Live: colour libraries not importable ({exc})")
-
-
 def imported():
-    """True once seaborn is fully imported (no import of it in flight)."""
-    if _import_thread is not None:
-        return not _import_thread.is_alive()
+    """True once seaborn is imported: the first import costs ~2 s, which the mesh build does
+    not wait for (importing it on another thread crashed Blender 3.4)."""
     return "seaborn" in sys.modules
+
+
+STORED_RAMPS = Path(__file__).with_name("stored_ramps.json")
+
+
+def stored_ramp(name, start=0.0, stop=1.0):
+    """The fitted ramp of the default palette, stored with the add-on (tests check it equals
+    a fresh fit), so a new scene's first picture needs no seaborn; None for any other."""
+    entry = json.loads(STORED_RAMPS.read_text()).get(f"{name} {start:g} {stop:g}")
+    if entry is None:
+        return None
+    return Ramp(np.asarray(entry["positions"]), np.asarray(entry["colors"]), entry["interpolation"],
+                entry["max_error"])
 
 
 def palette_names():

@@ -44,8 +44,8 @@ def colour_settings(scene=None):
 
 def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
     """Create (or rebuild in place) the material colouring `attribute` with the scene's
-    palette. While seaborn is still importing (first load of a session) the palette comes
-    a moment later: the mesh shows at once, in the "no data" grey it has before a run."""
+    palette. Before seaborn is imported (the first load of a session) the palette comes a
+    moment later: the mesh shows at once, in the "no data" grey it has before any run."""
     material = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     compat.use_nodes(material)
     _build_nodes(material, attribute)
@@ -55,9 +55,9 @@ def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
         settings["vmin"] = vmin
     if vmax is not None:
         settings["vmax"] = vmax
-    if not palettes.imported():
-        palettes.import_in_background()
-        _recolour_when_imported(scene if scene is not None else bpy.context.scene)
+    if not (palettes.imported() or palettes.stored_ramp(settings["palette"], settings["palette_start"],
+                                                          settings["palette_stop"])) \
+            and _recolour_soon(scene if scene is not None else bpy.context.scene):
         return material
     try:
         apply(material, **settings)
@@ -69,20 +69,19 @@ def activity_material(name, attribute, vmin=None, vmax=None, *, scene=None):
     return material
 
 
-def _recolour_when_imported(scene):
-    """Apply the palette once the import is done: from a timer in Blender's window (the
-    bpy module fires none: there, the next refresh_all of a run or a colour call does it,
-    waiting for the import)."""
+def _recolour_soon(scene):
+    """In Blender's window: apply the palette from a timer, once the cells are drawn (the
+    import then runs on the main thread, after the first picture). Returns False where no
+    timer fires (Blender as a Python module): the caller colours now."""
+    if bpy.app.background:
+        return False
     name = scene.name
 
-    def check():
-        if not palettes.imported():
-            return 0.1
+    def recolour():
         if name in bpy.data.scenes:
             refresh_all(bpy.data.scenes[name])
-        return None
-    if not bpy.app.timers.is_registered(check):
-        bpy.app.timers.register(check, first_interval=0.1)
+    bpy.app.timers.register(recolour, first_interval=0.2)
+    return True
 
 
 def _mix_sockets(node):
@@ -190,7 +189,7 @@ def ramp_for(palette, start=0.0, stop=1.0):
     """The fitted ramp of a palette sub-range (cached: fitting costs a few ms)."""
     key = (palette, float(start), float(stop))
     if key not in _RAMPS:
-        _RAMPS[key] = palettes.ramp_stops(palettes.colormap(palette), start, stop)
+        _RAMPS[key] = palettes.stored_ramp(*key) or palettes.ramp_stops(palettes.colormap(palette), start, stop)
     return _RAMPS[key]
 
 

@@ -12,7 +12,6 @@ from ...model_loaders import Clamp
 from ...model_loaders import load_model as load
 from ...model_loaders.errors import NeedsOwnProcess
 from ...model_loaders.load import current_load
-from ..colour import palettes
 from ..engine.host_process import Cancelled, ProcessHost
 from ..engine.state import Task, session
 from ..scene import cache_files
@@ -55,7 +54,6 @@ def load_model(path, *, scene=None, build=True, action=None, before="", after=""
             raise RuntimeError("NEURON in Blender is still busy with a cancelled load: load with "
                                "host='PROCESS' (or restart Blender)")
         host, reason = "PROCESS", "NEURON in Blender is still busy with a cancelled load"
-    palettes.import_in_background()  # while NEURON loads: the first colours find seaborn imported
     task = Task(label=f"loading {Path(path).name}", future=None, message="Loading…")
 
     def compiler_line(text):
