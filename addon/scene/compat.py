@@ -79,12 +79,22 @@ def no_emission_sampling(material):
 # edges of each corner can be given so Blender derives nothing); before, they live in
 # vertices/edges/loops, which take the same flat arrays through foreach_set.
 
-def set_positions(mesh, positions):
-    flat = np.ascontiguousarray(positions, dtype=np.float32).ravel()
-    if "position" in mesh.attributes:
-        mesh.attributes["position"].data.foreach_set("vector", flat)
+# (generic attribute, its socket) → (the older collection's name, its property)
+_TOPOLOGY = {"position": ("vector", "vertices", "co"), ".edge_verts": ("value", "edges", "vertices"),
+             ".corner_vert": ("value", "loops", "vertex_index"), ".corner_edge": ("value", "loops", "edge_index")}
+
+
+def _set(mesh, attribute, values, dtype):
+    socket, collection, key = _TOPOLOGY[attribute]
+    flat = np.ascontiguousarray(values, dtype=dtype).ravel()
+    if attribute in mesh.attributes:
+        mesh.attributes[attribute].data.foreach_set(socket, flat)
     else:
-        mesh.vertices.foreach_set("co", flat)
+        getattr(mesh, collection).foreach_set(key, flat)
+
+
+def set_positions(mesh, positions):
+    _set(mesh, "position", positions, np.float32)
 
 
 def get_positions(mesh):
@@ -97,26 +107,13 @@ def get_positions(mesh):
 
 
 def set_edges(mesh, edges):
-    flat = np.ascontiguousarray(edges, dtype=np.int32).ravel()
-    if ".edge_verts" in mesh.attributes:
-        mesh.attributes[".edge_verts"].data.foreach_set("value", flat)
-    else:
-        mesh.edges.foreach_set("vertices", flat)
+    _set(mesh, ".edge_verts", edges, np.int32)
 
 
 def set_corners(mesh, corner_verts, corner_edges=None):
-    verts = np.ascontiguousarray(corner_verts, dtype=np.int32)
-    if ".corner_vert" in mesh.attributes:
-        mesh.attributes[".corner_vert"].data.foreach_set("value", verts)
-    else:
-        mesh.loops.foreach_set("vertex_index", verts)
-    if corner_edges is None:
-        return
-    edges = np.ascontiguousarray(corner_edges, dtype=np.int32)
-    if ".corner_edge" in mesh.attributes:
-        mesh.attributes[".corner_edge"].data.foreach_set("value", edges)
-    else:
-        mesh.loops.foreach_set("edge_index", edges)
+    _set(mesh, ".corner_vert", corner_verts, np.int32)
+    if corner_edges is not None:
+        _set(mesh, ".corner_edge", corner_edges, np.int32)
 
 
 def set_face_starts(mesh, face_starts, n_corners):
