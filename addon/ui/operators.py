@@ -56,9 +56,13 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
 
     def execute(self, context):
         clamp = dict(amp=self.clamp_amp or None, delay=self.clamp_delay, dur=self.clamp_dur) if self.add_clamp else None
+        # In a window the load runs in the background (compiling .mod files can take half a
+        # minute): progress in the panel and the status bar, the outcome in the status line.
+        background = context.window is not None and not bpy.app.background
         try:
-            loading.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
-                           after=self.after, language=self.language, clamp=clamp)
+            task = loading.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
+                                      after=self.after, language=self.language, clamp=clamp,
+                                      wait_done=not background)
         except MenuOnlyModel as exc:  # not a failure: the user picks a button (panel or popup)
             self.report({"WARNING"}, str(exc))
             if context.window and exc.actions and not bpy.app.background:  # no popups headless
@@ -71,7 +75,7 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
         except Exception as exc:  # shown to the user, never swallowed
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, context.scene.neuron_live.status)
+        self.report({"INFO"}, task.label.capitalize() + "…" if background else context.scene.neuron_live.status)
         return {"FINISHED"}
 
 

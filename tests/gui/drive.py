@@ -139,6 +139,7 @@ def script():
 
     t = time.monotonic()
     result = bpy.ops.neuron_live.load_model("EXEC_DEFAULT", filepath=os.environ["NL_GUI_MODEL"])
+    yield from wait_until(lambda: session.task is None, 60, "loading in the background")
     scene = bpy.context.scene
     from neuron_live.addon.scene.playback import cell_objects
     cells = cell_objects(scene)
