@@ -107,6 +107,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     model.t_at_load = ran.t
     if ran.v_init is not None:  # the model passed its v_init to finitialize() itself
         model.settings["v_init"] = ran.v_init
+    if ran.run_target > 0:  # the length of the model's own run at load (run(), continuerun(t))
+        model.settings["tstop"] = ran.run_target
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
     _own_procs.update(own)
     model.settings["own_run"] = bool(own)

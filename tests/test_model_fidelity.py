@@ -160,3 +160,12 @@ def test_a_button_from_another_buttons_menu_is_one_choice_away(nl, scene, tmp_pa
     assert labels == ["Figure menu", "Fig 1d"]
     model = nl.load_model(str(tmp_path / "mosinit.hoc"), build=False, action="Fig 1d")
     assert model.n_sections == 2
+
+
+def test_a_python_model_that_never_sets_tstop_runs_its_own_length(nl, scene, tmp_path):
+    path = tmp_path / "no_tstop.py"
+    path.write_text("from neuron import h\nh.load_file('stdrun.hoc')\nsoma = h.Section(name='soma')\n"
+                    "soma.insert('hh')\nh.finitialize(-65)\nh.continuerun(37.5)\n")
+    nl.load_model(str(path), build=False)
+    assert scene.neuron_live.tstop == pytest.approx(37.5), "the author's run length, not NEURON's 5 ms"
+    assert nl.run().meta["n_frames"] == int(37.5 * scene.neuron_live.frames_per_ms) + 1
