@@ -5,6 +5,7 @@ print to the terminal, so every load runs from the model's folder with NEURON he
 and errors name the file and line that failed.
 """
 import contextlib
+import hashlib
 import io
 import itertools
 import os
@@ -314,6 +315,17 @@ def _reported_file(entry, name):
     return matches[-1] if matches else here  # the last loaded: loading stops at an error
 
 
+def _ascii_name(path):
+    """A name NEURON can open for `path` from its folder: its own when ASCII, else a link
+    with an ASCII name beside it (NEURON's file functions take only ASCII names)."""
+    if path.name.isascii():
+        return path.name
+    alias = path.with_name(f".nl-{hashlib.sha256(path.name.encode()).hexdigest()[:10]}{path.suffix}")
+    if not alias.is_symlink():
+        alias.symlink_to(path.name)
+    return alias.name
+
+
 def _load_hoc(h, path):
     """By the relative name, from the model's folder (the caller chdirs there): NEURON takes
     only ASCII paths, and after load_file of an absolute path it restores the directory,
@@ -321,7 +333,7 @@ def _load_hoc(h, path):
     failure = "hoc error"
     with _captured_stderr() as errors:
         try:
-            ok = h.load_file(1, path.name)
+            ok = h.load_file(1, _ascii_name(path))
         except RuntimeError as exc:
             ok, failure = False, exc
     if not ok:  # raised after the with block, which fills `errors`
@@ -384,7 +396,7 @@ def _load_morphology(h, path, reader_name):
     reader = getattr(h, reader_name)()
     with _captured_stderr() as errors:
         try:
-            reader.input(path.name)  # from the model's folder: Import3d takes only ASCII paths
+            reader.input(_ascii_name(path))  # from the model's folder: Import3d takes only ASCII paths
             h.Import3d_GUI(reader, 0).instantiate(None)
         except RuntimeError as exc:
             raise ModelLoadError(f"{path}: not a readable morphology: {' '.join(errors) or exc}") from exc

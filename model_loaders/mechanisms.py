@@ -15,6 +15,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,8 +163,10 @@ def compile_mechanisms(folder, cache_folder, neuron_version, on_line=None):
                              "xcode-select --install) and load the model again")
     prefix = _neuron_prefix()
     _make_executable(prefix)
-    work = Path(cache_folder) / f"{key}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    work.mkdir(parents=True)
+    # nrnivmodl's makefile breaks on a path with a space or a non-ASCII character (macOS's
+    # "Application Support", a user name like "José"): build in the system's temporary folder.
+    Path(cache_folder).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"nl-{key[:12]}-tmp-{os.getpid()}-"))
     try:
         for path in _sources(folder):
             shutil.copy2(path, work / path.name)
@@ -171,9 +174,12 @@ def compile_mechanisms(folder, cache_folder, neuron_version, on_line=None):
         built = _library_in(work)
         if built is None:
             raise MechanismError(_compile_failure(folder, lines))
+        staged = Path(cache_folder) / f"{key}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+        shutil.copytree(work, staged, symlinks=True)  # (the temporary folder may be another disk)
         try:
-            work.rename(target)
+            staged.rename(target)
         except OSError:  # another process finished the same key first: use theirs
+            shutil.rmtree(staged, ignore_errors=True)
             if _library_in(target) is None:
                 raise
         return _library_in(target), True
@@ -200,13 +206,26 @@ _AT_LINE = re.compile(r"at line (\d+) in file (\S+?):?$")
 
 def _compile_failure(folder, lines):
     """The compiler's own error lines (with their .mod file and line), not the whole log."""
-    work_paths = re.compile(r"/\S*?\.tmp-\d+-\d+/")
+    work_paths = re.compile(r"/\S*?-tmp-\d+-[^/\s]*/")
     errors = [work_paths.sub(f"{folder}/", line) for line in lines
               if _ERROR_LINE.search(line) and not line.startswith(("NOTE", "make"))]
     where = next((m for line in errors if (m := _AT_LINE.search(line))), None)
     head = f"{folder / Path(where[2]).name}:{where[1]}: " if where else f"{folder}: "
     shown = "\n".join((errors or lines)[-12:])
     return f"{head}compiling the model's .mod files failed:\n{shown}"
+
+
+def _loadable(library, key):
+    """`library` under a path NEURON can take (ASCII, no space): else a link to it in the
+    system's temporary folder."""
+    text = str(library)
+    if text.isascii() and " " not in text:
+        return library
+    link = Path(tempfile.gettempdir()) / f"nl-{key[:16]}-{library.name}"
+    if not (link.is_symlink() and link.resolve() == library.resolve()):
+        link.unlink(missing_ok=True)
+        link.symlink_to(library)
+    return link
 
 
 def _library_in(folder):
@@ -265,7 +284,7 @@ def load_mechanisms(h, entry, cache_folder=None, on_line=None):
         return Mechanisms(folder, names, _loaded_libraries[key])
     library, compiled = compile_mechanisms(folder, cache_folder or default_cache_folder(), version, on_line)
     try:
-        ok = h.nrn_load_dll(str(library))
+        ok = h.nrn_load_dll(str(_loadable(library, key)))
     except RuntimeError as exc:
         raise MechanismError(f"{folder}: NEURON could not load the compiled mechanisms ({exc})") from exc
     if not ok:

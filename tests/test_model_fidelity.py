@@ -169,3 +169,28 @@ def test_a_python_model_that_never_sets_tstop_runs_its_own_length(nl, scene, tmp
     nl.load_model(str(path), build=False)
     assert scene.neuron_live.tstop == pytest.approx(37.5), "the author's run length, not NEURON's 5 ms"
     assert nl.run().meta["n_frames"] == int(37.5 * scene.neuron_live.frames_per_ms) + 1
+
+
+def test_mechanisms_compile_and_load_from_a_user_folder_with_a_space_and_unicode(nl, scene, tmp_path):
+    """macOS keeps user data in "Application Support"; user names may be non-ASCII:
+    nrnivmodl and nrn_load_dll take neither."""
+    model = tmp_path / "model"
+    (model / "mod").mkdir(parents=True)
+    (model / "mod" / "nlwide.mod").write_text(
+        "NEURON { SUFFIX nlwide RANGE g }\nPARAMETER { g = 0.001 }\n"
+        "ASSIGNED { v (millivolt) i (milliamp/cm2) }\nNEURON { NONSPECIFIC_CURRENT i }\n"
+        "BREAKPOINT { i = g * (v + 70) }\n")
+    (model / "cell.hoc").write_text("create soma\nsoma { L = 20 diam = 20 insert nlwide }\n")
+    folder = tmp_path / "Application Support" / "José 模型"
+    loaded = nl.model_loaders.load_model(str(model / "cell.hoc"), mechanisms_folder=folder)
+    assert loaded.n_sections == 1 and "nlwide" in loaded.mechanisms
+    assert any(folder.glob("*/*/libnrnmech.*")), "compiled into the user's folder"
+
+
+def test_an_entry_with_a_non_ascii_name_loads(nl, scene, tmp_path):
+    folder = tmp_path / "modèles"
+    folder.mkdir()
+    (folder / "cellule_à_étudier.hoc").write_text("create soma\nsoma { L = 20 diam = 20 insert hh }\n")
+    model = nl.load_model(str(folder / "cellule_à_étudier.hoc"), build=False)
+    assert model.n_sections == 1
+    assert nl.run(tstop=2).frames_done == 5
