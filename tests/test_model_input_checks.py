@@ -279,3 +279,14 @@ def test_menu_action_after_the_entry_chdirs(nl, scene, tmp_path):
         "sims/fig_after_chdir.hoc": "create soma\nsoma { L = 20 diam = 20 }\n"})
     model = nl.load_model(str(folder / "mosinit.hoc"), build=False, action="Fig 1")
     assert model.n_sections == 1
+
+
+def test_malformed_swc_through_the_separate_process(nl, scene, tmp_path):
+    """The same check guards the process host: a clear message, and the process (and the
+    next load) carry on."""
+    with pytest.raises(Exception, match=r"bad\.swc:2: parent id 7 does not exist"):
+        nl.load_model(str(write(tmp_path, "bad.swc", "1 1 0 0 0 5 -1\n2 3 0 10 0 1 7\n")), build=False,
+                      host="PROCESS")
+    model = nl.load_model(str(write(tmp_path, "good.swc", GOOD_SWC)), build=False, host="PROCESS")
+    assert model.n_sections == 2
+    assert nl.run(tstop=2).frames_done == 5
