@@ -205,6 +205,7 @@ def _fresh_settings(h):
     cvode.active(0)
     cvode.atol(1e-3)
     cvode.rtol(0)
+    h.ParallelContext().nthread(1)  # a threaded run must not make the next model threaded
 
 
 @contextlib.contextmanager

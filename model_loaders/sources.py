@@ -38,6 +38,7 @@ def files_loaded_by(entry, limit=200):
     return seen
 
 
+_TEMPLATE = re.compile(r"^[ \t]*begintemplate\b.*?^[ \t]*endtemplate\b[^\n]*", re.MULTILINE | re.DOTALL)
 _OWN_RUN = re.compile(r"^[ \t]*proc[ \t]+(run|init|advance)[ \t]*\(", re.MULTILINE)
 
 
@@ -47,7 +48,8 @@ def own_run_procs(entry):
     found = set()
     for path in files_loaded_by(entry):
         if path.suffix.lower() in (".hoc", ".oc", ".nrn", ".ses"):
-            found.update(match[1] for match in _OWN_RUN.finditer(path.read_text(errors="replace")))
+            text = _TEMPLATE.sub("", path.read_text(errors="replace"))  # a template's init() is its constructor
+            found.update(match[1] for match in _OWN_RUN.finditer(text))
     return sorted(found)
 
 

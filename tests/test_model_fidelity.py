@@ -194,3 +194,9 @@ def test_an_entry_with_a_non_ascii_name_loads(nl, scene, tmp_path):
     model = nl.load_model(str(folder / "cellule_à_étudier.hoc"), build=False)
     assert model.n_sections == 1
     assert nl.run(tstop=2).frames_done == 5
+
+
+def test_a_templates_init_is_its_constructor_not_an_own_run(nl):
+    from conftest import EXAMPLES
+    procs = nl.model_loaders.sources.own_run_procs
+    assert procs(EXAMPLES / "network" / "ring.hoc") == [], "RingCell's init() builds a cell, it is no run procedure"

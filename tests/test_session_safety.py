@@ -183,6 +183,16 @@ def test_reopening_after_a_crash_mid_run_says_incomplete(nl, scene, tmp_path):
     cache = session_of(nl).cache
     assert cache is not None and 50 <= cache.frames_done < 4001
     assert np.isfinite(np.asarray(cache.frames[:cache.frames_done])).all()
+    written = np.array(cache.frames[:cache.frames_done])
+
+    # Continue from there: the scene's model is loaded again and the run goes on; the result
+    # equals one straight run (the frames done are replayed, not trusted blindly).
+    done = cache.frames_done
+    continued = nl.continue_run(tstop=done + 20)
+    assert continued.meta["complete"] and continued.frames_done == done + 21
+    np.testing.assert_allclose(np.asarray(continued.frames[:done]), written, atol=1e-4)
+    straight = nl.run(tstop=done + 20, frames_per_ms=1)
+    np.testing.assert_allclose(np.asarray(continued.frames), np.asarray(straight.frames), atol=1e-4)
 
 
 def test_settings_never_leak_into_the_next_model(nl, scene):

@@ -33,7 +33,7 @@ from ...model_loaders import Clamp, load_model, neuron_h
 from ...model_loaders.extract import extract_model
 from ...model_loaders.menus import MenuOnlyModel
 from ...model_loaders.model_io import save_model
-from . import spikes
+from . import cores, spikes
 from .cache import ColumnBlock
 from .simulate import RunSettings, simulate
 
@@ -138,12 +138,13 @@ class _Child:
 
         (self.work / spikes.SPIKES_FILE).unlink(missing_ok=True)
         try:
-            with spikes.recording(self.model, writer, extend=message["extend"]):
+            with cores.spike_recording(neuron_h(), self.model, writer, settings, extend=message["extend"]):
                 done = simulate(settings, writer, start_frame=message["start_frame"],
                                 cancelled=self.cancel.is_set, progress=progress)
         finally:
             writer.flush()
-        return {"done": done, "cancelled": self.cancel.is_set(), "spikes": str(self.work / spikes.SPIKES_FILE)}
+        return {"done": done, "cancelled": self.cancel.is_set(), "spikes": str(self.work / spikes.SPIKES_FILE),
+                "note": cores.thread_note() if message["start_frame"] == 0 else None}
 
     def ended(self, how):
         """The model is ending the process (quit(), os._exit(), sys.exit() in a run)."""

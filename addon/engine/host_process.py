@@ -13,7 +13,6 @@ and the child's last output lines.
 import importlib.util
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -29,6 +28,7 @@ import numpy as np
 from ...model_loaders import ModelLoadError
 from ...model_loaders.menus import MenuAction, MenuOnlyModel
 from ...model_loaders.model_io import load_model_file
+from . import cores
 from .cache import CacheError
 from .simulate import SimulationError
 from .worker import Worker
@@ -49,6 +49,8 @@ for name, folder in ((package, root), (package + ".addon", root + "/addon")):
     sys.modules[name] = module
 importlib.import_module(package + ".addon.engine.host_child").main()
 """
+# The same, for each MPI rank of a run across processes (`record.main_into`).
+_MPI_BOOT = _BOOT.replace('".addon.engine.host_child").main()', '".addon.engine.record").main_into(sys.argv[4:])')
 
 
 class HostCrashed(RuntimeError):
@@ -89,13 +91,15 @@ class ProcessHost:
         self.label = label  # the model's file, for messages
         self.folder = Path(tempfile.mkdtemp(prefix="neuron-live-host-"))
         self.log_path = self.folder / "child.log"
-        self.events = queue.Queue()
         self._local = Worker(name="neuron-live-host-jobs")  # parent-side jobs; never NEURON
         self._pending = {}  # id -> (Future, on_event, convert)
         self._lock = threading.Lock()
         self._ids = iter(range(1, 1 << 62))
         self._cancelled = False
         self._ended = None  # the model's own "ended" event, when it quit during a run
+        self.load_options = None  # what the model was loaded with: the MPI ranks load it the same way
+        self.run_note = None  # why the last run used fewer cores than its settings asked for
+        self._mpi = None  # the mpiexec of a run across processes, while it runs
         self.returncode = None
         env = dict(os.environ, NEURON_MODULE_OPTIONS="-nogui", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")
@@ -114,15 +118,10 @@ class ProcessHost:
         return self._local.submit(fn, *args, **kwargs)
 
     def post(self, kind, **data):
-        self.events.put((kind, data))
+        self._local.post(kind, **data)  # the events of this host are the local worker's
 
     def drain(self):
-        items = []
-        while True:
-            try:
-                items.append(self.events.get_nowait())
-            except queue.Empty:
-                return items
+        return self._local.drain()
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -166,11 +165,23 @@ class ProcessHost:
             model = load_model_file(result["model_file"])
             return model, result.get("ended")
         self.label = str(path)
+        self.load_options = dict(options)
         return self.call("load", path=str(path), options=options, on_event=on_event, convert=convert).result()
 
     def simulate(self, settings, cache, *, start_frame=0, extend=False, progress=lambda t, frame: None):
         """Simulate in the child into `cache`'s frames (blocks this thread); returns the frames
-        done. `progress(t, frame)` runs on the reader thread as frames arrive."""
+        done. `progress(t, frame)` runs on the reader thread as frames arrive. With
+        `settings.processes` > 1 the run goes across MPI ranks where it can (`_simulate_mpi`),
+        else in the child with `run_note` saying why."""
+        self.run_note = None
+        if settings.processes > 1:
+            why = self._mpi_refusal(extend)
+            if why is None:
+                done, why = self._simulate_mpi(settings, cache, progress)
+                if why is None:
+                    return done
+            self.run_note = f"ran in one process, not {settings.processes}: {why}"
+
         def on_event(event):  # "ended": the model quit mid-run; its last frames count too
             if event["event"] in ("frames", "ended") and event["done"] > 0:
                 progress(event["t"], event["done"] - 1)
@@ -188,7 +199,61 @@ class ProcessHost:
         if result["done"] > cache.frames_done:  # the last frames came after the last event
             progress((result["done"] - 1) / settings.frames_per_ms, result["done"] - 1)
         self._spikes_into(cache, result.get("spikes"))
+        if result.get("note"):
+            self.run_note = "; ".join(filter(None, (self.run_note, result["note"])))
         return result["done"]
+
+    def _mpi_refusal(self, extend):
+        if cores.mpiexec() is None:
+            return "mpiexec is not on PATH (install OpenMPI or MPICH)"
+        if extend:
+            return "Continue steps on from the one process's NEURON"
+        if self.load_options is None:
+            return "the model was not loaded by this process"
+        return None
+
+    def _simulate_mpi(self, settings, cache, progress):
+        """Every rank runs `record.main_into` on its own cells into `cache`'s frames; rank 0
+        reports over mpiexec's stdout. Returns (frames done, None) or (None, why the model
+        cannot run across ranks: then nothing was written)."""
+        cancel_file = self.folder / "cancel-mpi"
+        cancel_file.unlink(missing_ok=True)
+        options = dict(self.load_options)
+        env = cores.mpi_environment(dict(os.environ, NEURON_MODULE_OPTIONS="-nogui", MPLBACKEND="Agg",
+                                         PYTHONUNBUFFERED="1"))
+        command = [cores.mpiexec(), "-n", str(settings.processes), sys.executable, "-u", "-c", _MPI_BOOT,
+                   str(ROOT), CHILD_PACKAGE, json.dumps(child_sys_path()), self.label, str(cache.folder),
+                   json.dumps(settings.as_dict()), json.dumps(options), str(cancel_file)]
+        with open(self.folder / "mpi.log", "wb") as log:
+            self._mpi = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                         cwd=self.folder, env=env, start_new_session=True)
+            self._mpi_cancel = cancel_file
+            result = None
+            try:
+                for line in self._mpi.stdout:
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        continue  # a model's print that reached mpiexec's stdout
+                    if message.get("event") == "frames":
+                        progress(message["t"], message["done"] - 1)
+                    elif "event" not in message:
+                        result = message
+                code = self._mpi.wait()
+            finally:
+                self._mpi = None
+        if result is not None and "refused" in result:
+            return None, f"the model cannot run across processes: {result['refused']}"
+        if result is None or "error" in result:
+            if self._cancelled:
+                raise Cancelled(f"Cancelled: the MPI processes running {Path(self.label).name} were stopped")
+            tail = (self.folder / "mpi.log").read_text(errors="replace").strip().splitlines()[-LOG_LINES:]
+            why = result["error"] if result else f"mpiexec {_exit_status(code)}"
+            raise SimulationError(f"{self.label}: the run across {settings.processes} processes failed: {why}"
+                                  + ("; their last output:\n" + "\n".join(tail) if tail else ""))
+        if result["done"] > 0:
+            progress((result["done"] - 1) / settings.frames_per_ms, result["done"] - 1)
+        return result["done"], None
 
     def _spikes_into(self, cache, path=None):
         """The child saves spikes.npz in its own folder (the cache may have moved since)."""
@@ -200,8 +265,10 @@ class ProcessHost:
         """Stop the command in flight: the child stops a run within a chunk; one that does
         not answer within `grace` seconds (a model stuck in its own code) is killed."""
         self._cancelled = True
+        if self._mpi is not None:  # every rank stops at the same chunk once rank 0 sees the file
+            self._mpi_cancel.touch()
         with self._lock:
-            if not self._pending:
+            if not self._pending and self._mpi is None:
                 return
             try:
                 self._write({"op": "cancel"})
@@ -216,10 +283,16 @@ class ProcessHost:
             busy = bool(self._pending)
         if busy:
             self.kill()
+        mpi = self._mpi
+        if mpi is not None and mpi.poll() is None:
+            _kill_group(mpi.pid)
 
     def kill(self):
-        """End the child (and the compilers it may have started) now."""
+        """End the child (and the compilers it may have started) and any MPI run now."""
         self._cancelled = True
+        mpi = self._mpi
+        if mpi is not None and mpi.poll() is None:
+            _kill_group(mpi.pid)
         if self.alive:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
@@ -316,6 +389,14 @@ def _rows_complete(frames, known):
     while done < len(frames) and np.array_equal(np.isfinite(frames[done]), pattern):
         done += 1
     return done
+
+
+def _kill_group(pid):
+    """SIGKILL a process group we started (mpiexec's: its ranks stay in it)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it ended by itself meanwhile
 
 
 def _exit_status(code):

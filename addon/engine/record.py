@@ -10,6 +10,7 @@ morphology.
 """
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from ...model_loaders import load_model
@@ -80,6 +81,136 @@ def _record_mpi(model_path, out, **settings):
         print(f"\nrecorded {done} frames × {sum(counts)} segments from {int(pc.nhost())} ranks into {out}")
     pc.barrier()
     return cache
+
+
+def record_into(model_path, folder, settings, options, cancel_file, emit):
+    """One MPI rank of a run across processes for NEURON Live's separate-process host: the
+    parent made the (staged) cache at `folder` for the model it loaded in one process;
+    every rank loads the model (`options`: load_model's), writes its own cells' columns
+    where that model has them (matched by section name and x), and rank 0 `emit`s
+    progress and the result. A model whose ranks do not split the sections between them
+    exactly once (no ParallelContext gids, or names that differ by rank) is refused before
+    anything runs. Every rank must call this (collectives)."""
+    import os
+
+    from ...model_loaders import Clamp, neuron_h
+
+    h = neuron_h()
+    h.nrnmpi_init()
+    pc = h.ParallelContext()
+    rank = int(pc.id())
+    options = dict(options)
+    if options.get("clamp") is not None:
+        options["clamp"] = Clamp(**options["clamp"])
+    try:
+        model, error = load_model(model_path, process="own", **options), None
+    except Exception as exc:  # every rank must still reach the gather below
+        model, error = None, f"{type(exc).__name__}: {exc}"
+    gathered = pc.py_gather((error, _segment_keys(model) if model is not None else None), 0)
+    verdict = _columns(gathered, Path(folder)) if rank == 0 else None
+    refused, columns = pc.py_broadcast(verdict, 0)
+    if refused:
+        if rank == 0:
+            emit({"refused": refused})
+        return None
+    run = RunSettings(**{**settings, "chunk_seconds": float("inf"), "processes": 1})
+    writer = _Columns(folder, columns[rank], run.variable)  # mapped before any frame is reported
+    posted = [0.0]
+
+    def progress(t, frame):  # rows before `frame` are whole on every rank (see `cancelled`)
+        now = time.monotonic()
+        if rank == 0 and frame and now - posted[0] >= 0.02:
+            posted[0] = now
+            emit({"event": "frames", "done": frame, "t": (frame - 1) / run.frames_per_ms})
+
+    def cancelled():
+        """Collective: every rank stops at the same chunk. It also keeps every rank within a
+        chunk of rank 0, so the frames rank 0 reports are written by all."""
+        asked = rank == 0 and os.path.exists(cancel_file)
+        return pc.allreduce(1.0 if asked else 0.0, 2) > 0
+
+    done = simulate(run, writer, cancelled=cancelled, progress=progress)
+    writer.flush()
+    pc.barrier()
+    if rank == 0:
+        emit({"done": done, "cancelled": done < run.n_frames, "ranks": int(pc.nhost())})
+    return done
+
+
+def _segment_keys(model):
+    """(section name, x) of each segment: what names a column in every rank and in one process."""
+    names = model.section_names
+    return [(names[s], round(float(x), 6)) for s, x in zip(model.segment_section, model.segment_x)]
+
+
+def _columns(gathered, folder):
+    """(None, [columns of each rank]) or (why the model cannot run across these ranks, None)."""
+    import json
+
+    import numpy as np
+
+    for rank, (error, _) in enumerate(gathered):
+        if error:
+            return f"the model did not load on rank {rank}: {error}", None
+    segments = np.load(folder / "segments.npz")
+    names = json.loads((folder / "meta.json").read_text())["section_names"]
+    wanted = {(names[s], round(float(x), 6)): i for i, (s, x) in enumerate(zip(segments["section"], segments["x"]))}
+    columns, seen = [], set()
+    for _, keys in gathered:
+        found = [wanted.get(key) for key in keys]
+        if None in found or seen.intersection(found) or len(set(found)) != len(found):
+            break
+        seen.update(found)
+        columns.append(np.array(found, dtype=np.int64))
+    if len(columns) != len(gathered) or len(seen) != len(wanted):
+        return ("its ranks do not share out its sections (a model for ParallelContext deals cells out by "
+                "gid, and its sections are named the same on every rank)"), None
+    return None, columns
+
+
+class _Columns:
+    """A rank's columns of the shared frames, wherever the one-process model has them."""
+
+    def __init__(self, folder, columns, variable):
+        import numpy as np
+
+        self.frames = np.load(Path(folder) / "frames.npy", mmap_mode="r+")
+        self.columns = columns
+        self.meta = {"variable": variable, "n_segments": len(columns), "frames_done": 0}
+
+    @property
+    def frames_done(self):
+        return self.meta["frames_done"]
+
+    def write(self, index, values):
+        self.frames[index, self.columns] = values
+        self.meta["frames_done"] = index + 1
+
+    def flush(self):
+        self.frames.flush()
+
+
+def main_into(argv):
+    """`record_into` from the command line the separate-process host gives mpiexec:
+    MODEL FOLDER SETTINGS_JSON OPTIONS_JSON CANCEL_FILE; protocol lines go to stdout."""
+    import json
+    import os
+
+    from ...model_loaders import neuron_h
+
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the model's prints go to the log, never into the protocol
+
+    def emit(message):
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+    model, folder, settings, options, cancel_file = argv
+    try:
+        record_into(model, folder, json.loads(settings), json.loads(options), cancel_file, emit)
+    except Exception as exc:  # the others wait in a collective: end the whole job
+        emit({"error": f"{type(exc).__name__}: {exc}"})
+        os._exit(1)
+    neuron_h().quit()  # finalises MPI on every rank
 
 
 def _print_progress(run):

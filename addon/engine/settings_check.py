@@ -4,6 +4,7 @@ import math
 import re
 
 MAX_FRAMES = 10_000_000  # ~40 MB of frames per segment: beyond it a typo, not a wish
+MAX_CORES = 64  # threads or MPI processes for one run on one machine
 VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -34,6 +35,10 @@ def check_settings(values):
     for name in ("tstop", "dt", "frames_per_ms", "atol"):
         if name in values:
             _number(name, values[name], positive=True)
+    for name in ("threads", "processes"):
+        if name in values and (isinstance(values[name], bool) or not isinstance(values[name], int)
+                               or not 1 <= values[name] <= MAX_CORES):
+            raise SettingsError(f"{name} must be a whole number from 1 to {MAX_CORES} (it is {values[name]!r})")
     if "variable" in values and not VARIABLE.match(str(values["variable"])):
         raise SettingsError(f"variable {values['variable']!r} is not a NEURON range variable name "
                             "(e.g. v, cai, ik, m_hh)")

@@ -15,6 +15,7 @@ import numpy as np
 from ...model_loaders import neuron_h
 from ...model_loaders.load import current_load
 from .cache import CacheError
+from .cores import use_threads
 from .errors import SimulationError
 from .own_run import run_own
 
@@ -33,6 +34,8 @@ class RunSettings:
     frames_per_ms: float = 2.0
     variable: str = "v"
     chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
+    threads: int = 1    # NEURON threads (ParallelContext.nthread); 1 where the model cannot split
+    processes: int = 1  # MPI ranks (mpiexec) for a model in a process of its own that deals out gids
 
     @property
     def n_frames(self):
@@ -95,7 +98,8 @@ def range_variables(h, limit=40):
     return ordered[:limit] + (["…"] if len(ordered) > limit else [])
 
 
-def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None):
+def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None,
+             replay=False):
     """Run to tstop, writing frames into `cache`; returns the number of frames done.
 
     From t=0 when `start_frame` is 0; otherwise continue from NEURON's current state,
@@ -104,7 +108,9 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     one chunk when `cancelled()` turns true, leaving NEURON mid-frame; the frames done
     stay usable and continuing from there steps exactly as the uninterrupted run would.
     Frames sample at exact frame times with CVode (psolve stops there), at the nearest
-    dt step with fixed steps.
+    dt step with fixed steps. `replay`: when NEURON no longer holds the state at
+    `start_frame` (the model was loaded again, e.g. after reopening a .blend whose run was
+    interrupted), simulate from 0 instead, rewriting the frames done with the same values.
     """
     h = neuron_h()
     pointers, _nan = cached_segment_pointers(h, settings.variable, cache.meta["n_segments"])
@@ -133,6 +139,8 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         pc = h.ParallelContext()
         pc.set_maxstep(10)
         cvode = h.CVode()
+        if start_frame and replay and not _resumable(h, cvode, settings, start_frame):
+            start_frame = 0  # NEURON no longer holds that state (a reopened .blend): replay from 0
         if start_frame == 0:
             _initialise(h, cvode, settings)
         else:
@@ -160,6 +168,7 @@ def _initialise(h, cvode, settings):
     """Set the run's numerics (the run itself initialises NEURON at t = 0)."""
     h.dt, h.celsius, h.v_init = settings.dt, settings.celsius, settings.v_init
     h.secondorder = settings.secondorder
+    use_threads(h, settings.threads, settings.v_init, own_run=settings.own_run)
     cvode.active(int(settings.cvode))
     if settings.cvode:
         cvode.atol(settings.atol)
@@ -179,11 +188,16 @@ def _reached_within(h, cvode):
     return 1e-9 if cvode.active() else h.dt / 2
 
 
-def _check_resumable(h, cvode, settings, start_frame):
+def _resumable(h, cvode, settings, start_frame):
     """Continuing needs NEURON between the last frame sampled and the next one."""
     slack = 1e-6 if cvode.active() else max(h.dt, settings.dt)
     last, following = (start_frame - 1) / settings.frames_per_ms, start_frame / settings.frames_per_ms
-    if not last - slack <= h.t <= following + slack:
+    return last - slack <= h.t <= following + slack
+
+
+def _check_resumable(h, cvode, settings, start_frame):
+    if not _resumable(h, cvode, settings, start_frame):
+        last = (start_frame - 1) / settings.frames_per_ms
         raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped "
                               f"({last:g} ms, frame {start_frame - 1}); run from 0 instead")
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import bpy
 
-from ..engine import FrameCache, RunSettings, simulate, spikes
+from ...model_loaders import neuron_h
+from ..engine import FrameCache, RunSettings, cores, simulate
 from ..engine.cache import file_sha256
 from ..engine.host_process import Cancelled
 from ..engine.settings_check import check_settings
@@ -16,7 +17,7 @@ from .loading import load_model
 from .tasks import start, wait
 
 RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "frames_per_ms",
-                "variable", "own_run")
+                "variable", "own_run", "threads", "processes")
 
 
 def _progress_reporter(worker, settings, first_frame):
@@ -66,9 +67,9 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
     report = _progress_reporter(worker, settings, first_frame)
 
     def in_blender(cache, progress):
-        with spikes.recording(model, cache, extend=extend):  # spikes.npz for the raster
+        with cores.spike_recording(neuron_h(), model, cache, settings, extend=extend):  # spikes.npz: the raster
             return simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
-                            progress=progress)
+                            progress=progress, replay=extend)
 
     def in_process(cache, progress):
         saved = [time.monotonic()]
@@ -104,6 +105,11 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
             report(t, frame)
         try:
             done = (in_process if host is not None else in_blender)(cache, progress)
+            note = host.run_note if host is not None else cores.thread_note()
+            if note is None and host is None and settings.processes > 1:
+                note = "processes > 1 needs the Separate process host: ran in one process"
+            if note:  # the status says why the cores asked for were not all used
+                cache.meta["note"] = note
         except Cancelled:  # a run that did not stop by itself: its process was killed
             cache.finish(complete=False, cancelled=True)
             return cache.frames_done
@@ -125,7 +131,8 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
 def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **settings):
     """Simulate the loaded model from 0 to tstop into a new frame cache.
 
-    Keyword settings (tstop, dt, v_init, celsius, cvode, frames_per_ms, variable)
+    Keyword settings (tstop, dt, v_init, celsius, cvode, frames_per_ms, variable, threads,
+    processes)
     update the scene's settings first. Returns the cache (or the task when
     `wait_done=False`; `neuron_live.cancel()` stops it, keeping the frames done).
     `on_progress(task)` is called while waiting (task.progress, task.message).
@@ -168,7 +175,10 @@ def _scene_model(scene):
         raise RuntimeError("No model loaded in this scene: load a .hoc, .py, .swc or .asc file first")
     if session.busy:
         raise RuntimeError(f"NEURON Live is busy: {session.task.label} is still running")
+    playing = session.cache
     load_model(str(wanted), scene=scene, build=not playback.cell_objects(scene), adopt_settings=False)
+    if playing is not None and Path(str(playing.meta.get("model"))).resolve() == wanted:
+        session.cache = playing  # this model's run (e.g. reopened after a crash): Continue goes on from it
 
 
 def continue_run(*, tstop, scene=None, wait_done=True, on_progress=None):
@@ -198,6 +208,8 @@ def _run_done(scene, task):
         props.status = f"Cancelled after {meta['frames_done']} of {meta['n_frames']} frames"
     else:
         props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
+    if meta.get("note"):
+        props.status += f" ({meta['note']})"
     materials.refresh_all(scene)  # the material reads this run's variable
     newest = playback.frame_of_sample(scene, cache.frames_done - 1)
     if props.follow and scene.frame_current != newest:

@@ -43,6 +43,11 @@ class NEURONLIVE_PT_main(_Sidebar, bpy.types.Panel):
         else:
             row.prop(props, "secondorder")
         layout.prop(props, "own_run")
+        row = layout.row(align=True)
+        row.prop(props, "threads")
+        sub = row.row(align=True)
+        sub.active = props.host == "PROCESS"  # ranks run beside a model in a process of its own
+        sub.prop(props, "processes")
         layout.prop(props, "follow")
         task = session.task
         if task is None:

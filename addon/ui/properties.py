@@ -38,6 +38,12 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                           description="Run through the model's own run() (its stimuli, init() and "
                                       "advance()), frames sampled at frame times; on for models that "
                                       "define their own run procedures")
+    threads: IntProperty(name="Threads", default=1, min=1, max=64,
+                         description="NEURON threads for a run (ParallelContext.nthread): cells are dealt out "
+                                     "to the cores; a model with mechanisms that are not thread safe runs on 1")
+    processes: IntProperty(name="Processes", default=1, min=1, max=64,
+                           description="MPI processes (mpiexec) for a model written for ParallelContext "
+                                       "(cells by gid), with the Separate process host; 1 without mpiexec")
     host: EnumProperty(
         name="NEURON runs", default="IN_BLENDER",
         items=[("IN_BLENDER", "In Blender", "A thread in Blender: NEURON's h stays at hand in the Python console"),
