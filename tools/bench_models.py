@@ -4,21 +4,27 @@ IClamp) and a ring of the same cells written for ParallelContext (gids dealt out
 round-robin, so it also runs under mpiexec)."""
 from pathlib import Path
 
-NETWORK = """
+# One cell: an hh soma with `dends` passive dendrites of `nseg` segments (names as given).
+CELL = """
 from neuron import h
-cells = []
-for i in range({cells}):
-    soma = h.Section(name=f"soma_{{i}}")
+
+
+def make_cell(soma_name, dend_prefix):
+    soma = h.Section(name=soma_name)
     soma.L = soma.diam = 20
     soma.insert("hh")
     dends = []
     for j in range({dends}):
-        d = h.Section(name=f"dend_{{i}}_{{j}}")
+        d = h.Section(name=f"{{dend_prefix}}{{j}}")
         d.L, d.diam, d.nseg = 200, 1, {nseg}
         d.insert("pas")
         d.connect(soma(1))
         dends.append(d)
-    cells.append((soma, dends))
+    return soma, dends
+"""
+
+NETWORK = CELL + """
+cells = [make_cell(f"soma_{{i}}", f"dend_{{i}}_") for i in range({cells})]
 stims = []
 for soma, _ in cells:
     s = h.IClamp(soma(0.5)); s.delay, s.dur, s.amp = 1, 100, 0.3
@@ -33,22 +39,12 @@ def write_network(folder, cells, *, dends=10, nseg=99, tstop=20):
     return path
 
 
-RING = """
-from neuron import h
+RING = CELL + """
 pc = h.ParallelContext()
 N = {cells}
 cells, netcons = {{}}, []
 for gid in range(int(pc.id()), N, int(pc.nhost())):
-    soma = h.Section(name=f"ring{{gid}}_soma")
-    soma.L = soma.diam = 20
-    soma.insert("hh")
-    dends = []
-    for j in range({dends}):
-        d = h.Section(name=f"ring{{gid}}_dend{{j}}")
-        d.L, d.diam, d.nseg = 200, 1, {nseg}
-        d.insert("pas")
-        d.connect(soma(1))
-        dends.append(d)
+    soma, dends = make_cell(f"ring{{gid}}_soma", f"ring{{gid}}_dend")
     syn = h.ExpSyn(soma(0.5))
     syn.tau = 2
     cells[gid] = (soma, dends, syn)

@@ -11,6 +11,7 @@ Blender's ColorRamp holds at most 32 elements. A smooth 256-entry map is fitted 
 colours (qualitative palettes) is reproduced exactly with CONSTANT interpolation.
 """
 import difflib
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -35,10 +36,15 @@ def imported():
 STORED_RAMPS = Path(__file__).with_name("stored_ramps.json")
 
 
+@functools.cache
+def _stored_ramps():
+    return json.loads(STORED_RAMPS.read_text())
+
+
 def stored_ramp(name, start=0.0, stop=1.0):
     """The fitted ramp of the default palette, stored with the add-on (tests check it equals
     a fresh fit), so a new scene's first picture needs no seaborn; None for any other."""
-    entry = json.loads(STORED_RAMPS.read_text()).get(f"{name} {start:g} {stop:g}")
+    entry = _stored_ramps().get(f"{name} {start:g} {stop:g}")
     if entry is None:
         return None
     return Ramp(np.asarray(entry["positions"]), np.asarray(entry["colors"]), entry["interpolation"],
