@@ -18,13 +18,13 @@ from pathlib import Path
 
 from . import quit_check, stimulus, templates
 from .connections import retire_netcons
-from .errors import ModelLoadError, NeedsOwnProcess
+from .errors import ModelLoadError
 from .extract import extract_model
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions
 from .nrn import neuron_h
-from .sources import files_loaded_by, line_of, own_run_procs, stdrun_definition
-from .run_at_load import CAP_MS, capped_runs
+from .sources import files_loaded_by, own_run_procs, stdrun_definition
+from .run_at_load import CAP_MS, capped_runs, live_objects
 from .stimulus import Clamp
 from .swc_check import check_swc
 
@@ -44,7 +44,8 @@ _namespaces = []
 
 
 def load_model(path, *, clear=True, action=None, before="", after="", language="hoc",
-               clamp=None, mechanisms_folder=None, cap_ms=CAP_MS, layout=True, on_line=None, process="shared"):
+               clamp=None, mechanisms_folder=None, cap_ms=CAP_MS, layout=True, on_line=None, process="shared",
+               run_to=None, on_init=None):
     """Load the model file at `path` into NEURON and return its `Model`.
 
     `clear` deletes the sections of a previously loaded model first (NEURON cannot
@@ -56,6 +57,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     entry and after it (and its action). `clamp`: a `Clamp` (or True) adds an IClamp
     at the soma. `mechanisms_folder`: where compiled .mod files are cached.
     `cap_ms`: a run started while loading is stopped after this many ms (None: never).
+    `run_to`: every run started while loading goes to this many ms instead (with `cap_ms`
+    None); `on_init()` is called at each finitialize while loading (see `replay_load`).
     `on_line(text)` receives the compiler's output while .mod files compile.
     `process`: one of PROCESS_KINDS; a model that would end a "shared" or "auto" process
     raises `NeedsOwnProcess` before anything runs.
@@ -72,10 +75,10 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     # Everything that can refuse the model runs before the loaded model is cleared.
     text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
     if suffix in HOC_SUFFIXES and process != "own":
-        _refuse_hoc_quit(path, at_runtime=process == "auto")
+        quit_check.refuse_hoc_quit(path, at_runtime=process == "auto")
     elif suffix == ".py":
         if process != "own":
-            _refuse_python_quit(path, text)
+            quit_check.refuse_python_quit(path, text)
         _check_python_syntax(path, text)
     elif suffix == ".swc":
         check_swc(path)  # NEURON's SWC reader crashes the process on some bad files
@@ -85,7 +88,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     if clear:
         _clear(h)
     namespace = {"h": h}
-    with _in_folder(path.parent), capped_runs(h, cap_ms) as ran:
+    with _in_folder(path.parent), capped_runs(h, cap_ms, run_to, on_init) as ran:
         _statement(h, before, language, namespace, path, "pre-load")
         if suffix in HOC_SUFFIXES:
             _load_hoc(h, path)
@@ -97,6 +100,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         if chosen is not None:
             _run_action(h, chosen)
         _statement(h, after, language, namespace, path, "post-load")
+    stimuli_gone = ran.initialized and live_objects(h) < ran.live_in_run
     notes = []
     if clamp:
         clamp = clamp if isinstance(clamp, Clamp) else Clamp()
@@ -112,9 +116,15 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         model.settings["tstop"] = ran.run_target
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
     _own_procs.update(own)
-    model.settings["own_run"] = bool(own)
+    model.settings["own_run"] = bool(own) or bool(stimuli_gone)
+    _replay.clear()
     if own:
         notes.append(f"runs through its own {', '.join(p + '()' for p in own)} (Model's own run)")
+    elif stimuli_gone:
+        _replay.update(path=path, action=action, before=before, after=after, language=language, clamp=clamp,
+                       mechanisms_folder=mechanisms_folder, layout=layout, on_line=on_line, process=process)
+        notes.append("its stimuli exist only during the run it makes while loading: Run loads it again and "
+                     "records that run (Model's own run)")
     model.notes[:0] = [note for note in (
         ran.summary(),
         mechanisms.summary() if mechanisms else "",
@@ -122,6 +132,20 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     ) if note] + notes
     model.mechanisms = mechanisms.names if mechanisms else []
     return model
+
+
+def replay_load(run_to, on_init):
+    """Load the current model again as it was loaded, recording the run it makes while
+    loading: Run for a model whose stimuli exist only in that run (see `run_at_load`).
+    Its runs go to `run_to` ms; `on_init()` is called at each of its finitialize calls."""
+    if not _replay:
+        raise ModelLoadError("the loaded model makes no run while loading that could be replayed")
+    return load_model(**dict(_replay), cap_ms=None, run_to=run_to, on_init=on_init)
+
+
+def replays_load():
+    """Whether the loaded model's own run is the run it makes while loading."""
+    return bool(_replay)
 
 
 def _chosen_action(path, wanted):
@@ -181,6 +205,7 @@ def _clear(h):
     for sec in list(h.allsec()):
         h.delete_section(sec=sec)
     _namespaces.clear()
+    _replay.clear()
     stimulus.clear()
     if _own_procs:  # hoc procs outlive their model: put stdrun's run()/init()/advance() back
         for name in sorted(_own_procs):
@@ -190,6 +215,7 @@ def _clear(h):
 
 
 _own_procs = set()  # stdrun procedures the loaded model redefined
+_replay = {}  # load_model's arguments, when the loaded model's own run is its run at load
 
 # NEURON's own values at start-up: a new model sees these, never the last model's or run's.
 FRESH_SETTINGS = {"t": 0.0, "dt": 0.025, "tstop": 5.0, "v_init": -65.0, "celsius": 6.3, "secondorder": 0,
@@ -256,37 +282,6 @@ def _captured_stderr():
             from_c = sink.read()
             saved_stream.write(from_c)  # still show them on the real terminal
             lines.extend((tee.text.getvalue() + from_c).splitlines())
-
-
-def _refuse_python_quit(path, text):
-    offset = quit_check.python_quit_offset(text)
-    if offset is not None:
-        _quit_error(path, text, offset)
-
-
-def _quit_error(path, text, offset, when="while loading"):
-    line = line_of(text, offset)
-    call = text[offset:].split("\n", 1)[0].strip()[:60]
-    raise NeedsOwnProcess(f"{path}:{line}: calls quit() ({call}) {when}, which would end the process "
-                          "it runs in (Blender itself, when NEURON runs inside Blender): such a model "
-                          "runs in a NEURON process of its own (host='PROCESS')")
-
-
-def _refuse_hoc_quit(entry, at_runtime=False):
-    """A quit() that can run while loading (or, `at_runtime`, in a proc a run or an event
-    may call), in the entry or a hoc file it loads."""
-    files = [f for f in files_loaded_by(entry) if f.suffix.lower() != ".py"]
-    texts = [f.read_text(errors="replace") for f in files]
-    codes = [quit_check.code_only(text) for text in texts]
-    all_code = "\n".join(codes)
-    for file, text, code in zip(files, texts, codes):
-        offset = quit_check.live_quit_offset(code, all_code)
-        if offset is not None:
-            _quit_error(file, text, offset)
-    for file, text, code in zip(files, texts, codes):
-        offset = quit_check.runtime_quit_offset(code) if at_runtime else None
-        if offset is not None:
-            _quit_error(file, text, offset, when="in a procedure a run may call")
 
 
 _HOC_WHERE = re.compile(r"^\s*in (?P<file>\S+) near line (?P<line>\d+)")

@@ -10,6 +10,9 @@ name is called somewhere in the model's files (any call, to stay on the safe sid
 import re
 from dataclasses import dataclass
 
+from .errors import NeedsOwnProcess
+from .sources import files_loaded_by, line_of
+
 _COMMENT_OR_STRING = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"', re.DOTALL)
 _EXECUTE_BEFORE = re.compile(r"\bexecute1?\s*\(\s*$")
 _QUIT = re.compile(r"\bquit\s*\(")
@@ -91,3 +94,35 @@ def _is_called(name, all_code):
     calls = re.finditer(rf"(?<!\w){re.escape(name)}\s*\(", all_code)
     return any(not re.search(r"\b(?:proc|func|obfunc|iterator)\s+$", all_code[max(0, c.start() - 12):c.start()])
                for c in calls)
+
+
+def refuse_python_quit(path, text):
+    """A quit or exit that runs while the Python entry loads."""
+    offset = python_quit_offset(text)
+    if offset is not None:
+        _quit_error(path, text, offset)
+
+
+def _quit_error(path, text, offset, when="while loading"):
+    line = line_of(text, offset)
+    call = text[offset:].split("\n", 1)[0].strip()[:60]
+    raise NeedsOwnProcess(f"{path}:{line}: calls quit() ({call}) {when}, which would end the process "
+                          "it runs in (Blender itself, when NEURON runs inside Blender): such a model "
+                          "runs in a NEURON process of its own (host='PROCESS')")
+
+
+def refuse_hoc_quit(entry, at_runtime=False):
+    """A quit() that can run while loading (or, `at_runtime`, in a proc a run or an event
+    may call), in the entry or a hoc file it loads."""
+    files = [f for f in files_loaded_by(entry) if f.suffix.lower() != ".py"]
+    texts = [f.read_text(errors="replace") for f in files]
+    codes = [code_only(text) for text in texts]
+    all_code = "\n".join(codes)
+    for file, text, code in zip(files, texts, codes):
+        offset = live_quit_offset(code, all_code)
+        if offset is not None:
+            _quit_error(file, text, offset)
+    for file, text, code in zip(files, texts, codes):
+        offset = runtime_quit_offset(code) if at_runtime else None
+        if offset is not None:
+            _quit_error(file, text, offset, when="in a procedure a run may call")

@@ -200,3 +200,104 @@ def test_a_templates_init_is_its_constructor_not_an_own_run(nl):
     from conftest import EXAMPLES
     procs = nl.model_loaders.sources.own_run_procs
     assert procs(EXAMPLES / "network" / "ring.hoc") == [], "RingCell's init() builds a cell, it is no run procedure"
+
+
+# Stimuli made inside the function that runs the model at load: gone once the load is over.
+STIMULUS_IN_A_FUNCTION = {
+    "stimulus_in_a_function.py": """
+from neuron import h
+h.load_file("stdrun.hoc")
+soma = h.Section(name="soma")
+soma.L = soma.diam = 20
+soma.insert("hh")
+trace = h.Vector()
+
+
+def simulate(amp):
+    stim = h.IClamp(soma(0.5))
+    stim.delay, stim.dur, stim.amp = 2, 20, amp
+    trace.record(soma(0.5)._ref_v)  # the author's own recording, every step
+    h.finitialize(-65)
+    h.continuerun(30)
+
+
+simulate(0.3)
+""",
+    "stimulus_in_a_proc.hoc": """
+create soma
+soma { L = 20  diam = 20  insert hh }
+objref trace
+trace = new Vector()
+proc simulate() { localobj stim, input, syn, nc
+    soma stim = new IClamp(0.5)
+    stim.del = 2  stim.dur = 8  stim.amp = $1
+    input = new NetStim()
+    input.start = 15  input.number = 1
+    soma syn = new ExpSyn(0.5)
+    nc = new NetCon(input, syn, 0, 0, 0.1)
+    trace.record(&soma.v(0.5))
+    tstop = 30
+    run()
+}
+simulate(0.3)
+""",
+}
+
+AUTHORS_RUN = """
+import json, os, runpy, sys
+os.chdir({folder!r})
+sys.path.append({site!r})
+from neuron import h
+h.load_file("stdrun.hoc")
+if {entry!r}.endswith(".py"):
+    trace = runpy.run_path({entry!r}, run_name="__main__")["trace"]
+else:
+    h.load_file({entry!r})
+    trace = h.trace
+print(json.dumps({{"v": list(trace)}}))
+"""
+
+
+@pytest.mark.parametrize("entry, host", [("stimulus_in_a_function.py", "IN_BLENDER"),
+                                         ("stimulus_in_a_proc.hoc", "PROCESS")])
+def test_stimuli_made_in_the_run_at_load_play_as_the_author_ran_them(nl, scene, entry, host, tmp_path):
+    import neuron
+    from pathlib import Path
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / entry).write_text(STIMULUS_IN_A_FUNCTION[entry])
+    code = AUTHORS_RUN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps_per_frame = int(round(1 / FRAMES_PER_MS / 0.025))
+    theirs = np.asarray(json.loads(result.stdout.strip().splitlines()[-1])["v"])[::steps_per_frame]
+
+    model = nl.load_model(str(folder / entry), build=False, host=host)
+    assert scene.neuron_live.own_run and any("while loading" in note for note in model.notes), model.notes
+    soma = int(model.section_segment_start[model.section_names.index("soma")])
+    cache = nl.run(frames_per_ms=FRAMES_PER_MS)  # the panel as the load left it
+    assert cache.frames_done == len(theirs) == 61
+    ours = np.asarray(cache.frames[:, soma], np.float64)
+    assert len(crossings(theirs, FRAMES_PER_MS)) >= 2, "the reference fires (stimuli really ran)"
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
+
+    longer = nl.run(tstop=40, frames_per_ms=FRAMES_PER_MS)  # a tweaked tstop reruns the same simulation
+    assert longer.frames_done == 81
+    np.testing.assert_allclose(np.asarray(longer.frames[:61, soma], np.float64), theirs, atol=1e-3)
+
+
+def test_cancelling_a_replayed_load_stops_its_later_runs_too(nl, scene, tmp_path):
+    path = tmp_path / "three_runs.py"
+    path.write_text(STIMULUS_IN_A_FUNCTION["stimulus_in_a_function.py"].replace(
+        "simulate(0.3)", "for amp in (0.1, 0.2, 0.3):\n    simulate(amp)"))
+    nl.load_model(str(path), build=False)
+    task = nl.run(tstop=20000, frames_per_ms=0.5, wait_done=False)
+    session = nl.addon.session.tasks
+    while task.cache is None or task.cache.frames_done < 5:
+        session.pump()
+    nl.cancel()
+    session.wait(task, timeout=60)
+    cache = session.session.cache
+    assert cache.meta["cancelled"] and 5 <= cache.frames_done < cache.meta["n_frames"]
+    assert np.isfinite(cache.frames[:cache.frames_done]).all()

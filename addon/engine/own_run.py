@@ -5,9 +5,14 @@ sampled by events at the frame times.
 NEURON calls a Python callback for every frame event; the callback samples the frame and
 then sleeps for 0 s, which hands the GIL to Blender's main thread once per frame (NEURON
 holds it for the rest of the run). `stoprun` ends stdrun's loops for Cancel.
+
+A model whose stimuli exist only during the run it makes while loading is loaded again
+instead, its runs going to tstop: each of its initialisations restarts the frames, on
+the sections that load made (`rebind`).
 """
 import time
 
+from ...model_loaders.load import replay_load, replays_load
 from .errors import SimulationError
 
 
@@ -23,32 +28,55 @@ class _Frames:
         if self.next < self.settings.n_frames:
             self.cvode.event(self.next / self.settings.frames_per_ms, self.at_frame)
 
-    def restart(self):
-        """Every finitialize starts the frames again from t = 0."""
+    def restart(self, rebind=None):
+        """Every finitialize starts the frames again from t = 0 (a cancelled run's later
+        runs, as a model that runs several at load makes, stop at once instead)."""
+        if self.cancelled() or self.error is not None:
+            # just after t: continuerun() clears stoprun after initialising
+            self.cvode.event(self.h.t + 1e-6, self.stop)
+            return
+        if rebind is not None and not self._guarded(rebind):
+            return
         self.next = 0
         self.schedule()
 
-    def at_frame(self):
+    def stop(self):
+        self.h.stoprun = 1
+
+    def _guarded(self, step, *args):
+        """Run `step` inside a NEURON callback; an error is kept, raised again once NEURON
+        has returned, and ends the run."""
         try:
-            self.sample(self.next)
-        except Exception as exc:  # raised again once NEURON has returned
+            step(*args)
+            return True
+        except Exception as exc:
             self.error = exc
-            self.h.stoprun = 1
+            self.stop()
+            return False
+
+    def at_frame(self):
+        if self.cancelled():
+            self.stop()
+            return
+        if not self._guarded(self.sample, self.next):
             return
         self.next += 1
         time.sleep(0)  # Blender's turn
-        if self.cancelled():
-            self.h.stoprun = 1
-        else:
-            self.schedule()
+        self.schedule()
 
 
-def run_own(h, settings, sample, cancelled, start_frame=0):
+def run_own(h, settings, sample, cancelled, start_frame=0, rebind=None):
     """Call the model's `run()` to tstop (or, continuing, stdrun's `continuerun`), sampling
-    frames from `start_frame`; returns the number of frames done."""
+    frames from `start_frame`; returns the number of frames done. A model whose own run
+    is its run at load is loaded again, from frame 0, calling `rebind()` at each of its
+    initialisations before the frames restart."""
     frames = _Frames(h, settings, sample, cancelled, start_frame)
     h.stoprun = 0
-    if start_frame == 0:
+    what = "run()"
+    if replays_load():
+        what = "run while loading"
+        replay_load(settings.tstop, lambda: frames.restart(rebind))
+    elif start_frame == 0:
         handler = h.FInitializeHandler(1, frames.restart)
         try:
             h.run()
@@ -62,6 +90,6 @@ def run_own(h, settings, sample, cancelled, start_frame=0):
     if frames.error is not None:
         raise frames.error
     if frames.next < settings.n_frames and not cancelled():
-        raise SimulationError(f"The model's run() stopped at t = {h.t:g} ms, before tstop = {settings.tstop:g} ms "
+        raise SimulationError(f"The model's {what} stopped at t = {h.t:g} ms, before tstop = {settings.tstop:g} ms "
                               f"({frames.next} of {settings.n_frames} frames)")
     return frames.next

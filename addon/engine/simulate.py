@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ...model_loaders import neuron_h
-from ...model_loaders.load import current_load
+from ...model_loaders.load import current_load, replays_load
 from .cache import CacheError
 from .cores import use_threads
 from .errors import SimulationError
@@ -113,9 +113,15 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     interrupted), simulate from 0 instead, rewriting the frames done with the same values.
     """
     h = neuron_h()
-    pointers, _nan = cached_segment_pointers(h, settings.variable, cache.meta["n_segments"])
-    gathered = h.Vector(cache.meta["n_segments"])
+    n_segments = cache.meta["n_segments"]
+    pointers, _nan = cached_segment_pointers(h, settings.variable, n_segments)
+    gathered = h.Vector(n_segments)
     has_data = None
+
+    def rebind():
+        """Point at the sections of the model loaded again (a replayed run at load)."""
+        nonlocal pointers, _nan
+        pointers, _nan = segment_pointers(h, settings.variable, n_segments)
 
     def sample(frame):
         nonlocal has_data
@@ -139,6 +145,8 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
         pc = h.ParallelContext()
         pc.set_maxstep(10)
         cvode = h.CVode()
+        if settings.own_run and replays_load():
+            start_frame = 0  # its stimuli exist only in its run at load: that run is replayed whole
         if start_frame and replay and not _resumable(h, cvode, settings, start_frame):
             start_frame = 0  # NEURON no longer holds that state (a reopened .blend): replay from 0
         if start_frame == 0:
@@ -147,7 +155,7 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             _check_resumable(h, cvode, settings, start_frame)
         if settings.own_run:  # the model's run(): its stimuli, init() and advance()
             _tell_stdrun(h, cvode)
-            return run_own(h, settings, sample, cancelled, start_frame)
+            return run_own(h, settings, sample, cancelled, start_frame, rebind)
         if start_frame == 0:
             h.finitialize(settings.v_init)
             sample(0)

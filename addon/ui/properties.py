@@ -37,7 +37,8 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     own_run: BoolProperty(name="Model's own run()", default=False,
                           description="Run through the model's own run() (its stimuli, init() and "
                                       "advance()), frames sampled at frame times; on for models that "
-                                      "define their own run procedures")
+                                      "define their own run procedures, and for models whose stimuli "
+                                      "exist only in the run they make while loading (loaded again)")
     threads: IntProperty(name="Threads", default=1, min=1, max=64,
                          description="NEURON threads for a run (ParallelContext.nthread): cells are dealt out "
                                      "to the cores; a model with mechanisms that are not thread safe runs on 1")
