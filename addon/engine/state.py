@@ -18,6 +18,7 @@ class Task:
     cache: object = None    # the FrameCache a simulation writes, once it exists
     on_cancel: object = None  # callable() that stops it harder than `cancel` (kills its process)
     host: object = None     # the ProcessHost a load started (None: NEURON in Blender)
+    shown: tuple = ()       # (progress, frames done) the pump last showed
 
 
 class Session:

@@ -38,10 +38,14 @@ def pump():
         if task.on_done:
             task.on_done(task)
         return None
+    done = task.cache.frames_done if task.cache is not None else 0
+    if (task.progress, done) == task.shown:  # nothing new: leave the GIL to NEURON at once
+        return PUMP_INTERVAL
+    task.shown = (task.progress, done)
     wm.progress_update(task.progress)
     scene = bpy.context.scene
-    if task.cache is not None and task.cache.frames_done:
-        newest = playback.frame_of_sample(scene, task.cache.frames_done - 1)
+    if done:
+        newest = playback.frame_of_sample(scene, done - 1)
         if scene.neuron_live.follow and scene.frame_current != newest:
             scene.frame_set(newest)  # the frame handler writes the colours
         else:
