@@ -1,85 +1,168 @@
-"""Simulation rows of the benchmark: wall time inside NEURON Live vs plain NEURON (no
-recording), and the longest main-thread gap during a run, for one cell and a network;
-then the hosts (separate process vs in Blender, Run → first frame, cancel latency) and
-the cores (NEURON threads and MPI processes, 2 against 1, on the network and a ring).
+"""Simulation rows of the benchmark: wall time inside NEURON Live vs plain NEURON with the
+same integrator (nothing recorded), for one cell, the network (short, long, CVode), with a
+breakdown of where the time goes on the worker thread; the longest main-thread gap during
+a run; then the hosts (separate process vs in Blender, Run → first frame, cancel latency)
+and the cores (NEURON threads and MPI processes, 2 against 1, on the network and a ring).
 
-The main thread runs the same pump Blender's timer calls, sleeping 1 ms between turns
-as an idle UI would. A "stall" is how much longer than that 1 ms the main thread waited
+A run's wall time is Run → the worker's last frame, with the main thread pumping as
+Blender's timer does (every 50 ms), and again as a busy UI would (wanting the GIL every
+1 ms, the worst case). A "stall" is how much longer than that 1 ms the main thread waited
 to run again (NEURON holding the GIL); the pump's own work is reported apart.
 """
 import statistics
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from headless import REPO
 
 
-def _plain_seconds(h, tstop, v_init):
-    """The same model, plain NEURON: finitialize + continuerun, nothing recorded."""
+def _plain_seconds(h, tstop, v_init, *, cvode=False, frames_per_ms=None):
+    """The same model in plain NEURON: finitialize + continuerun with the same integrator,
+    nothing recorded; `frames_per_ms`: one Vector.record at those frame times (CVode then
+    stops at each, as ours must)."""
+    h.CVode().active(int(cvode))
+    if frames_per_ms:
+        times = h.Vector([k / frames_per_ms for k in range(int(round(tstop * frames_per_ms)) + 1)])
+        recorded = h.Vector()
+        recorded.record(next(iter(h.allsec()))(0.5)._ref_v, times)
     h.finitialize(v_init)
     started = time.perf_counter()
     h.continuerun(tstop)
+    took = time.perf_counter() - started
+    h.CVode().active(0)
+    return took
+
+
+def _stepping_seconds(h, tstop, v_init, frames_per_ms, gather=False):
+    """Plain NEURON stepped to every frame time by psolve (fixed step): the floor of any
+    frame loop; `gather`: also reading every segment's v there through one PtrVector (what
+    plain NEURON pays to record the same frames)."""
+    pc = h.ParallelContext()
+    pc.set_maxstep(10)
+    if gather:
+        refs = [seg._ref_v for sec in h.allsec() for seg in sec]
+        pointers, values = h.PtrVector(len(refs)), h.Vector(len(refs))
+        for i, ref in enumerate(refs):
+            pointers.pset(i, ref)
+    h.finitialize(v_init)
+    started = time.perf_counter()
+    for frame in range(1, int(round(tstop * frames_per_ms)) + 1):
+        pc.psolve(frame / frames_per_ms)
+        if gather:
+            pointers.gather(values)
     return time.perf_counter() - started
 
 
-def _ours(nl, tasks, tstop, frames_per_ms):
-    """Run through the API while the main thread pumps; returns the wall time, the waits
-    for the GIL between turns (NEURON's stall) and the pump's own time per turn."""
-    waits, pumps = [], []
+def _engine_seconds(nl, model, settings):
+    """`engine.simulate` alone on the worker thread (sampling and cache writes included;
+    cache creation apart), nothing pumping: returns (simulate, cache creation) seconds."""
+    from importlib import import_module
+    engine = import_module(nl.__name__ + ".addon.engine")
+
+    def job():
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            cache = engine.FrameCache.create(Path(folder) / "bench.nlcache", settings.n_frames, model.n_segments,
+                                             variable="v", frames_per_ms=settings.frames_per_ms)
+            created = time.perf_counter()
+            engine.simulate(settings, cache)
+            took = time.perf_counter() - created
+            cache.finish(complete=True)
+            return took, created - started
+    return nl.addon.session.tasks.session.worker.submit(job).result()
+
+
+@dataclass
+class Run:
+    wall: float   # Run → the worker's last frame (s)
+    first: float  # Run → the first frame seen by the pump (s)
+    waits: list   # per pump turn: the wait for the GIL beyond the sleep (s)
+    pumps: list   # per pump turn: the pump's own time (s)
+
+
+def _ours(nl, tasks, pump_every=0.001, **settings):
+    """One run through the API while the main thread pumps every `pump_every` s."""
+    waits, pumps, finished, first = [], [], [], None
     started = time.perf_counter()
-    task = nl.run(tstop=tstop, frames_per_ms=frames_per_ms, wait_done=False)
+    task = nl.run(wait_done=False, **settings)
+    task.future.add_done_callback(lambda _: finished.append(time.perf_counter()))
     while tasks.session.task is task:
         turn = time.perf_counter()
         tasks.pump()
         pumped = time.perf_counter()
-        time.sleep(0.001)
-        waits.append(time.perf_counter() - pumped - 0.001)
+        if first is None and task.cache is not None and task.cache.frames_done > 0:
+            first = pumped - started
+        time.sleep(pump_every)
+        waits.append(time.perf_counter() - pumped - pump_every)
         pumps.append(pumped - turn)
     task.future.result()
-    return time.perf_counter() - started, waits, pumps
+    wall = finished[0] - started
+    return Run(wall, first if first is not None else wall, waits, pumps)
+
+
+def _best(nl, tasks, repeat, pump_every=0.001, **settings):
+    """The fastest of `repeat` runs."""
+    return min((_ours(nl, tasks, pump_every, **settings) for _ in range(repeat)), key=lambda run: run.wall)
 
 
 def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
-    """Rows for a 1-cell model (long run, many frames) and the benchmark network; `smoke`
-    runs each for a few ms only."""
+    """Rows for a 1-cell model (long run, many frames) and the benchmark network (20 ms,
+    a long run, CVode on); `smoke` runs each for a few ms only."""
     from neuron import h
 
-    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, 2),
-             ("network", Path(network_file), 2 if smoke else 20, 2))
-    for label, path, tstop, frames_per_ms in cases:
+    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, False, 2, True),
+             ("network", Path(network_file), 2 if smoke else 20, False, 2, True),
+             ("network long run", Path(network_file), 3 if smoke else 200, False, 2, False),
+             ("network CVode", Path(network_file), 2 if smoke else 20, True, 2, True))
+    for label, path, tstop, cvode, per_ms, repeat in cases:
         model = nl.load_model(str(path), build=False)
         worker = tasks.session.worker
-        plain = min(worker.submit(_plain_seconds, h, tstop, -65).result() for _ in range(2))
-        ours, waits, pumps = min((_ours(nl, tasks, tstop, frames_per_ms) for _ in range(2)),
-                                 key=lambda r: r[0])
-        name = f"{label} ({model.n_segments} segments, {tstop:g} ms)"
-        row(f"simulation wall time (s), {name}", ours, plain, "≤ 1.10× plain NEURON")
+        runs = 2 if repeat else 1
+        plain = min(worker.submit(_plain_seconds, h, tstop, -65, cvode=cvode).result() for _ in range(runs))
+        frames = int(round(tstop * per_ms)) + 1
+        name = f"{label} ({model.n_segments} segments, {tstop:g} ms, {frames} frames)"
+        settings = dict(tstop=tstop, frames_per_ms=per_ms, cvode=cvode)
+        if not repeat:  # one long run: the segment pointers are built by a short one first
+            nl.run(tstop=min(tstop, 1), frames_per_ms=per_ms, cvode=cvode)
+        timer = _best(nl, tasks, runs, 0.05, **settings)
+        busy = _best(nl, tasks, runs, 0.001, **settings)
+        row(f"simulation wall time (s), {name}", timer.wall, plain, "≤ 1.05× plain NEURON (Blender's timer)")
+        row(f"  same, busy UI (GIL wanted every 1 ms), {label}", busy.wall, plain, "worst case")
+        if cvode:
+            recorded = min(worker.submit(_plain_seconds, h, tstop, -65, cvode=True, frames_per_ms=per_ms).result()
+                           for _ in range(runs))
+            row(f"  against plain NEURON recording the frame times, {label}", timer.wall, recorded,
+                "CVode stops at every frame time in both")
+        if label == "network":
+            _breakdown(nl, tasks, row, model, h, plain, timer.wall, tstop, per_ms)
+        waits, pumps = busy.waits, busy.pumps
         row(f"main-thread stall, max (ms), {label}", max(waits) * 1e3, 20, "≤ 20 ms")
         row(f"main-thread stall, median (ms), {label}", statistics.median(waits) * 1e3, 20, "")
-        row(f"pump turn, max (ms), {label}", max(pumps) * 1e3, 20, "UI work per timer turn")
+        row(f"pump turn, max (ms), {label}", max(pumps) * 1e3, 20, "UI work per timer turn ≤ 20 ms")
     host_rows(nl, tasks, row, network_file, smoke=smoke)
     core_rows(nl, tasks, row, network_file, smoke=smoke)
 
 
-def _pumped(nl, tasks, **settings):
-    """One run through the API, the main thread pumping as Blender's timer does; returns
-    (wall time, time to the first frame)."""
-    started = time.perf_counter()
-    first = None
-    task = nl.run(wait_done=False, **settings)
-    while tasks.session.task is task:
-        tasks.pump()
-        if first is None and task.cache is not None and task.cache.frames_done > 0:
-            first = time.perf_counter() - started
-        time.sleep(0.001)
-    task.future.result()
-    wall = time.perf_counter() - started
-    return wall, first if first is not None else wall
-
-
-def _best(nl, tasks, repeat, **settings):
-    runs = [_pumped(nl, tasks, **settings) for _ in range(repeat)]
-    return min(r[0] for r in runs), min(r[1] for r in runs)
+def _breakdown(nl, tasks, row, model, h, plain, ours, tstop, per_ms):
+    """Where the time goes on the worker thread, each figure against plain NEURON."""
+    from importlib import import_module
+    settings = import_module(nl.__name__ + ".addon.engine").RunSettings(tstop=tstop, frames_per_ms=per_ms)
+    worker = tasks.session.worker
+    stepping = min(worker.submit(_stepping_seconds, h, tstop, -65, per_ms).result() for _ in range(2))
+    engine, created = min(_engine_seconds(nl, model, settings) for _ in range(2))
+    frames = settings.n_frames
+    gathering = min(worker.submit(_stepping_seconds, h, tstop, -65, per_ms, True).result() for _ in range(2))
+    per_frame = 1e3 / (frames - 1)
+    row("  breakdown: psolve to every frame time, nothing sampled", stepping, plain, "the floor of a frame loop")
+    row("  breakdown: same + PtrVector.gather of every v a frame", gathering, plain, "plain NEURON recording the frames")
+    row("  breakdown: engine alone (chunks, sampling, cache writes)", engine, plain, "no pump")
+    row("  breakdown: gather per frame (ms)", (gathering - stepping) * per_frame, 1, f"{model.n_segments} data handles")
+    row("  breakdown: our other work per frame (ms)", (engine - gathering) * per_frame, 1,
+        "chunking, NaN check, cache write, progress")
+    row("  breakdown: new frame cache (ms)", created * 1e3, plain * 1e3, f"{frames} × {model.n_segments} NaNs")
+    row("  ours (Blender's timer) against plain NEURON recording the frames", ours, gathering, "≤ 1.05×")
 
 
 def host_rows(nl, tasks, row, network_file, *, smoke=False):
@@ -90,10 +173,10 @@ def host_rows(nl, tasks, row, network_file, *, smoke=False):
     for host in ("IN_BLENDER", "PROCESS"):
         nl.load_model(str(network_file), host=host, build=False)
         walls[host] = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=1)
-    row("separate process wall time (s), network", walls["PROCESS"][0], walls["IN_BLENDER"][0],
+    row("separate process wall time (s), network", walls["PROCESS"].wall, walls["IN_BLENDER"].wall,
         "≤ 1.05× in Blender")
     for host, label in (("IN_BLENDER", "in Blender"), ("PROCESS", "separate process")):
-        row(f"Run → first frame (s), network, {label}", walls[host][1], 0.25, "≤ 0.25 s")
+        row(f"Run → first frame (s), network, {label}", walls[host].first, 0.25, "≤ 0.25 s")
     # Cancel: a long run in the separate process, cancelled once frames are coming.
     task = nl.run(wait_done=False, tstop=tstop * 50)
     while tasks.session.task is task and (task.cache is None or task.cache.frames_done < 2):
@@ -121,15 +204,15 @@ def core_rows(nl, tasks, row, network_file, *, smoke=False):
                       nseg=3 if smoke else 99)
     for label, path in (("network", network_file), ("ring", ring)):
         model = nl.load_model(str(path), host="IN_BLENDER", build=False)
-        one = _best(nl, tasks, repeat, tstop=tstop, threads=1)[0]
-        two = _best(nl, tasks, repeat, tstop=tstop, threads=2)[0]
+        one = _best(nl, tasks, repeat, tstop=tstop, threads=1).wall
+        two = _best(nl, tasks, repeat, tstop=tstop, threads=2).wall
         row(f"2 threads speed-up (×), {label} ({model.n_segments} segments)", one / two, 1.7, "≥ 1.7× on 2 cores")
     if shutil.which("mpiexec") is None:
         print("(no mpiexec: no MPI row)", flush=True)
         return
     nl.load_model(str(ring), host="PROCESS", build=False)
-    one = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=1)[0]
-    two = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=2)[0]
+    one = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=1).wall
+    two = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=2).wall
     import bpy
 
     status = bpy.context.scene.neuron_live.status  # says so when the ranks could not be used

@@ -237,28 +237,21 @@ def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
 
 
 def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
-    """CVode in one process: every intermediate stop restarts the integrator (`psolve` in
-    wall-time chunks cost 1.5× plain NEURON), so a frame is reached in one `CVode.solve`
-    when the last frame took less than a chunk of wall time, else by single steps
-    (`fadvance`) in chunk-long bursts; `solve(t_frame)` then interpolates back to the
-    frame time, as plain NEURON's Vector.record at given times does."""
+    """CVode in one process: every stop at a requested time restarts the integrator
+    (`psolve` in wall-time chunks cost 1.5× plain NEURON), so frames are reached by single
+    steps (`fadvance`) in chunk-long bursts, and `solve(t_frame)` then interpolates back
+    to the frame time, as plain NEURON's Vector.record at given times does."""
     clock, chunk, per_ms = time.perf_counter, settings.chunk_seconds, settings.frames_per_ms
     fadvance, solve = h.fadvance, cvode.solve
-    last_frame_took = 0.0
     for frame in range(start_frame, settings.n_frames):
         t_frame = frame / per_ms
-        started = clock()
-        if last_frame_took > chunk:
-            while h.t < t_frame:
-                if cancelled():
-                    return frame
-                burst = clock()
-                fadvance()  # at least one step a burst
-                while h.t < t_frame and clock() - burst < chunk:
-                    fadvance()
-        elif cancelled():
-            return frame
+        while h.t < t_frame:
+            if cancelled():
+                return frame
+            burst = clock()
+            fadvance()  # at least one step a burst
+            while h.t < t_frame and clock() - burst < chunk:
+                fadvance()
         solve(t_frame)
-        last_frame_took = clock() - started
         sample(frame)
     return settings.n_frames
