@@ -52,7 +52,61 @@ proc run() {  // the stimulus exists only during the author's own run
     continuerun(tstop)
 }
 """,
+    "session_file.hoc": 'load_file("nrngui.hoc")\n' + CELL + 'load_file("run.ses")\n',
 }
+# Files an entry loads beside it: a session file as NEURON's GUI saves it (its Variable
+# Time Step panel turns CVode on, its RunControl sets v_init, tstop, dt).
+BESIDE = {"session_file.hoc": {"run.ses": """
+objectvar save_window_, rvp_
+objectvar scene_vector_[3]
+objectvar ocbox_, ocbox_list_, scene_, scene_list_
+{ocbox_list_ = new List()  scene_list_ = new List()}
+{pwman_place(0,0,0)}
+
+//Begin VariableTimeStep
+{
+ocbox_ = NumericalMethodPanel[0]
+}
+{object_push(ocbox_)}
+{
+atol_ = 1e-05  CVode[0].atol(atol_)
+restore(301, 1)
+}
+{object_pop()}
+{
+ocbox_.map("VariableTimeStep", 504, 406, 272.64, 106.56)
+}
+objref ocbox_
+//End VariableTimeStep
+
+{
+xpanel("RunControl", 0)
+v_init = -70
+xvalue("Init","v_init", 1,"stdinit()", 1, 1 )
+xbutton("Init & Run","run()")
+xbutton("Stop","stoprun=1")
+runStopAt = 5
+xvalue("Continue til","runStopAt", 1,"{continuerun(runStopAt) stoprun=1}", 1, 1 )
+runStopIn = 1
+xvalue("Continue for","runStopIn", 1,"{continuerun(t + runStopIn) stoprun=1}", 1, 1 )
+xbutton("Single Step","steprun()")
+t = 0
+xvalue("t","t", 2 )
+tstop = 45
+xvalue("Tstop","tstop", 1,"tstop_changed()", 0, 1 )
+dt = 0.025
+xvalue("dt","dt", 1,"setdt()", 0, 1 )
+steps_per_ms = 40
+xvalue("Points plotted/ms","steps_per_ms", 1,"setdt()", 0, 1 )
+screen_update_invl = 0.05
+xvalue("Scrn update invl","screen_update_invl", 1,"", 0, 1 )
+realtime = 0
+xvalue("Real Time","realtime", 0,"", 0, 1 )
+xpanel(105,126)
+}
+objectvar scene_vector_[1]
+{doNotify()}
+"""}}
 FRAMES_PER_MS = 2.0
 
 PLAIN = """
@@ -96,6 +150,8 @@ def test_load_then_run_equals_plain_neuron(nl, scene, entry, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / entry).write_text(MODELS[entry])
+    for name, text in BESIDE.get(entry, {}).items():
+        (folder / name).write_text(text)
     reference = plain_neuron(folder, entry, tmp_path)
     model = nl.load_model(str(folder / entry))
     props = scene.neuron_live
@@ -124,6 +180,11 @@ def test_the_models_integrator_shows_in_the_panel(nl, scene, tmp_path):
     nl.load_model(str(tmp_path / "crank_nicolson.hoc"), build=False)
     assert not props.cvode and props.secondorder == 2 and props.dt == pytest.approx(0.01)
     assert props.celsius == pytest.approx(16) and props.v_init == pytest.approx(-70)
+    (tmp_path / "session_file.hoc").write_text(MODELS["session_file.hoc"])
+    (tmp_path / "run.ses").write_text(BESIDE["session_file.hoc"]["run.ses"])
+    nl.load_model(str(tmp_path / "session_file.hoc"), build=False)
+    assert props.cvode and props.atol == pytest.approx(1e-5), "the session file's Variable Time Step panel"
+    assert props.tstop == pytest.approx(45) and props.v_init == pytest.approx(-70), "its RunControl"
 
 
 def test_a_model_passing_v_init_to_finitialize_keeps_it(nl, scene, tmp_path):
