@@ -16,7 +16,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from . import quit_check, stimulus, templates
+from . import load_once, quit_check, stimulus, templates
 from .connections import retire_netcons
 from .errors import ModelLoadError
 from .extract import extract_model
@@ -83,6 +83,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     elif suffix == ".swc":
         check_swc(path)  # NEURON's SWC reader crashes the process on some bad files
     found_templates = templates.check_templates(h, path) if suffix not in MORPHOLOGY_READERS else []
+    loaded_once = load_once.check_load_once(path) if suffix not in MORPHOLOGY_READERS else []
     chosen = _chosen_action(path, action) if action else None
     mechanisms = load_mechanisms(h, path, mechanisms_folder, on_line) if text else None
     if clear:
@@ -97,6 +98,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         else:
             _load_morphology(h, path, MORPHOLOGY_READERS[suffix])
         templates.remember(found_templates)
+        load_once.remember(loaded_once)
         if chosen is not None:
             _run_action(h, chosen)
         _statement(h, after, language, namespace, path, "post-load")
@@ -116,15 +118,20 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         model.settings["tstop"] = ran.run_target
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
     _own_procs.update(own)
-    model.settings["own_run"] = bool(own) or bool(stimuli_gone)
+    replayable = stimuli_gone and not (own or load_once.skipped_on_reload(path))
+    model.settings["own_run"] = bool(own) or bool(replayable)
     _replay.clear()
     if own:
         notes.append(f"runs through its own {', '.join(p + '()' for p in own)} (Model's own run)")
-    elif stimuli_gone:
+    elif replayable:
         _replay.update(path=path, action=action, before=before, after=after, language=language, clamp=clamp,
                        mechanisms_folder=mechanisms_folder, layout=layout, on_line=on_line, process=process)
         notes.append("its stimuli exist only during the run it makes while loading: Run loads it again and "
                      "records that run (Model's own run)")
+    elif stimuli_gone:
+        notes.append("its stimuli exist only during the run it makes while loading, and NEURON would not run "
+                     "the files it loads by load_file() a second time: Run simulates from 0 without them "
+                     "(add the soma clamp, or a post-load statement)")
     model.notes[:0] = [note for note in (
         ran.summary(),
         mechanisms.summary() if mechanisms else "",

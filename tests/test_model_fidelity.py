@@ -362,3 +362,21 @@ def test_cancelling_a_replayed_load_stops_its_later_runs_too(nl, scene, tmp_path
     cache = session.session.cache
     assert cache.meta["cancelled"] and 5 <= cache.frames_done < cache.meta["n_frames"]
     assert np.isfinite(cache.frames[:cache.frames_done]).all()
+
+
+def test_a_model_whose_files_neuron_already_ran_is_loaded_whole_again(nl, scene, tmp_path):
+    """load_file runs a name once per NEURON process: a second load (or another model sharing
+    a file name) would lose its cells and its session file's settings."""
+    for folder in (tmp_path / "first", tmp_path / "second"):
+        folder.mkdir()
+        (folder / "main.hoc").write_text('load_file("cell.hoc")\nload_file("run.ses")\n')
+        (folder / "cell.hoc").write_text(CELL)
+        (folder / "run.ses").write_text(BESIDE["session_file.hoc"]["run.ses"])
+    props = scene.neuron_live
+    for folder in (tmp_path / "first", tmp_path / "first", tmp_path / "second"):
+        props.cvode = False
+        model = nl.load_model(str(folder / "main.hoc"), build=False)
+        assert model.n_sections == 1 and props.cvode and props.tstop == pytest.approx(45), model.notes
+    assert any("process of its own" in note for note in model.notes), model.notes
+    with pytest.raises(nl.model_loaders.ModelLoadError, match=r"main\.hoc:\d: load_file\(\"(cell\.hoc|run\.ses)\"\) would not run"):
+        nl.load_model(str(tmp_path / "first" / "main.hoc"), build=False, host="IN_BLENDER")
