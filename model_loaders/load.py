@@ -72,6 +72,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     if language not in LANGUAGES:
         raise ModelLoadError(f"statements must be in one of {LANGUAGES}, not {language!r}")
     h = neuron_h()
+    _fresh_cvode(h.CVode())  # before any model changes it
     # Everything that can refuse the model runs before the loaded model is cleared.
     text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
     if suffix in HOC_SUFFIXES and process != "own":
@@ -227,6 +228,7 @@ _replay = {}  # load_model's arguments, when the loaded model's own run is its r
 # NEURON's own values at start-up: a new model sees these, never the last model's or run's.
 FRESH_SETTINGS = {"t": 0.0, "dt": 0.025, "tstop": 5.0, "v_init": -65.0, "celsius": 6.3, "secondorder": 0,
                   "steps_per_ms": 40.0}
+CVODE_SETTINGS = ("atol", "rtol", "use_local_dt", "condition_order", "maxorder", "stiff", "maxstep", "minstep")
 
 
 def _fresh_settings(h):
@@ -236,9 +238,19 @@ def _fresh_settings(h):
         setattr(h, name, value)
     cvode = h.CVode()
     cvode.active(0)
-    cvode.atol(1e-3)
-    cvode.rtol(0)
+    for name, value in _fresh_cvode(cvode).items():  # local steps, order, stiffness, step bounds
+        getattr(cvode, name)(value)
     h.ParallelContext().nthread(1)  # a threaded run must not make the next model threaded
+
+
+_FRESH_CVODE = {}
+
+
+def _fresh_cvode(cvode):
+    """CVode's own settings as a fresh NEURON has them, read before the first model loads."""
+    if not _FRESH_CVODE:
+        _FRESH_CVODE.update({name: getattr(cvode, name)() for name in CVODE_SETTINGS})
+    return _FRESH_CVODE
 
 
 @contextlib.contextmanager

@@ -52,6 +52,14 @@ proc run() {  // the stimulus exists only during the author's own run
     continuerun(tstop)
 }
 """,
+    "local_time_steps.hoc": CELL + """
+objref cv
+cv = new CVode()
+cv.active(1)
+cv.use_local_dt(1)  // each cell its own time step
+cv.atol(1e-5)
+tstop = 40
+""",
     "session_file.hoc": 'load_file("nrngui.hoc")\n' + CELL + 'load_file("run.ses")\n',
 }
 # Files an entry loads beside it: a session file as NEURON's GUI saves it (its Variable

@@ -206,6 +206,21 @@ def test_settings_never_leak_into_the_next_model(nl, scene):
     assert h.dt == pytest.approx(0.025) and not h.CVode().active()
 
 
+def test_cvodes_own_settings_never_leak_into_the_next_model(nl, scene, tmp_path):
+    """Local time steps, order, stiffness and step bounds a model sets stay with it."""
+    from neuron import h
+    path = tmp_path / "local_steps.py"
+    path.write_text("from neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
+                    "cvode = h.CVode()\ncvode.active(1)\ncvode.use_local_dt(1)\ncvode.maxorder(2)\n"
+                    "cvode.maxstep(0.5)\ncvode.condition_order(2)\n")
+    nl.load_model(str(path), build=False)
+    cvode = h.CVode()
+    assert cvode.use_local_dt() and cvode.maxorder() == 2, "the model's own run keeps them"
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"), build=False)
+    assert not cvode.use_local_dt() and cvode.maxorder() == 5 and cvode.maxstep() > 1e8
+    assert cvode.condition_order() == 1
+
+
 def test_an_unknown_variable_names_the_ones_the_model_has(nl, scene):
     nl.load_model(str(GOOD))
     first = nl.run(tstop=2)
