@@ -20,6 +20,7 @@ from . import load_once, quit_check, stimulus, templates
 from .connections import retire_netcons
 from .errors import ModelLoadError
 from .extract import extract_model
+from .fresh import fresh_cvode, fresh_settings
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions
 from .nrn import neuron_h
@@ -72,7 +73,7 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     if language not in LANGUAGES:
         raise ModelLoadError(f"statements must be in one of {LANGUAGES}, not {language!r}")
     h = neuron_h()
-    _fresh_cvode(h.CVode())  # before any model changes it
+    fresh_cvode(h.CVode())  # read before any model changes it
     # Everything that can refuse the model runs before the loaded model is cleared.
     text = "" if suffix in MORPHOLOGY_READERS else path.read_text(errors="replace")
     if suffix in HOC_SUFFIXES and process != "own":
@@ -117,6 +118,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         model.settings["v_init"] = ran.v_init
     if ran.run_target > 0:  # the length of the model's own run at load (run(), continuerun(t))
         model.settings["tstop"] = ran.run_target
+    elif not ran.capped and ran.t > model.settings["tstop"]:  # its own fadvance loop went further
+        model.settings["tstop"] = round(ran.t, 6)
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
     _own_procs.update(own)
     replayable = stimuli_gone and not (own or load_once.skipped_on_reload(path))
@@ -219,39 +222,11 @@ def _clear(h):
         for name in sorted(_own_procs):
             h(stdrun_definition(h, name))
         _own_procs.clear()
-    _fresh_settings(h)
+    fresh_settings(h)
 
 
 _own_procs = set()  # stdrun procedures the loaded model redefined
 _replay = {}  # load_model's arguments, when the loaded model's own run is its run at load
-
-# NEURON's own values at start-up: a new model sees these, never the last model's or run's.
-FRESH_SETTINGS = {"t": 0.0, "dt": 0.025, "tstop": 5.0, "v_init": -65.0, "celsius": 6.3, "secondorder": 0,
-                  "steps_per_ms": 40.0}
-CVODE_SETTINGS = ("atol", "rtol", "use_local_dt", "condition_order", "maxorder", "stiff", "maxstep", "minstep")
-
-
-def _fresh_settings(h):
-    """Put NEURON's globals and integrator back as a fresh NEURON has them, so one model's
-    dt, CVode or temperature never leaks into the next (plain NEURON starts fresh)."""
-    for name, value in FRESH_SETTINGS.items():
-        setattr(h, name, value)
-    cvode = h.CVode()
-    cvode.active(0)
-    for name, value in _fresh_cvode(cvode).items():  # local steps, order, stiffness, step bounds
-        getattr(cvode, name)(value)
-    h.ParallelContext().nthread(1)  # a threaded run must not make the next model threaded
-
-
-_FRESH_CVODE = {}
-
-
-def _fresh_cvode(cvode):
-    """CVode's own settings as a fresh NEURON has them, read before the first model loads."""
-    if not _FRESH_CVODE:
-        _FRESH_CVODE.update({name: getattr(cvode, name)() for name in CVODE_SETTINGS})
-    return _FRESH_CVODE
-
 
 @contextlib.contextmanager
 def _in_folder(folder):

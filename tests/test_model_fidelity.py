@@ -327,20 +327,25 @@ print(json.dumps({{"v": list(trace)}}))
 """
 
 
-@pytest.mark.parametrize("entry, host", [("stimulus_in_a_function.py", "IN_BLENDER"),
-                                         ("stimulus_in_a_proc.hoc", "PROCESS")])
-def test_stimuli_made_in_the_run_at_load_play_as_the_author_ran_them(nl, scene, entry, host, tmp_path):
+def authors_trace(folder, entry, tmp_path):
+    """The model's own `trace` (recorded every 0.025 ms step) in plain NEURON, at frame times."""
     import neuron
     from pathlib import Path
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / entry).write_text(STIMULUS_IN_A_FUNCTION[entry])
     code = AUTHORS_RUN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry)
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                             env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     steps_per_frame = int(round(1 / FRAMES_PER_MS / 0.025))
-    theirs = np.asarray(json.loads(result.stdout.strip().splitlines()[-1])["v"])[::steps_per_frame]
+    return np.asarray(json.loads(result.stdout.strip().splitlines()[-1])["v"])[::steps_per_frame]
+
+
+@pytest.mark.parametrize("entry, host", [("stimulus_in_a_function.py", "IN_BLENDER"),
+                                         ("stimulus_in_a_proc.hoc", "PROCESS")])
+def test_stimuli_made_in_the_run_at_load_play_as_the_author_ran_them(nl, scene, entry, host, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / entry).write_text(STIMULUS_IN_A_FUNCTION[entry])
+    theirs = authors_trace(folder, entry, tmp_path)
 
     model = nl.load_model(str(folder / entry), build=False, host=host)
     assert scene.neuron_live.own_run and any("while loading" in note for note in model.notes), model.notes
@@ -388,3 +393,21 @@ def test_a_model_whose_files_neuron_already_ran_is_loaded_whole_again(nl, scene,
     assert any("process of its own" in note for note in model.notes), model.notes
     with pytest.raises(nl.model_loaders.ModelLoadError, match=r"main\.hoc:\d: load_file\(\"(cell\.hoc|run\.ses)\"\) would not run"):
         nl.load_model(str(tmp_path / "first" / "main.hoc"), build=False, host="IN_BLENDER")
+
+
+
+def test_a_python_model_stepping_its_own_loop_at_load_runs_that_long(nl, scene, tmp_path):
+    """`while h.t < 30: h.fadvance()` at load, a model that never sets tstop: Run goes as far."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "own_loop.py").write_text(STIMULUS_IN_A_FUNCTION["stimulus_in_a_function.py"].replace(
+        "simulate(0.3)", "stim = h.IClamp(soma(0.5))\nstim.delay, stim.dur, stim.amp = 2, 20, 0.3\n"
+                         "trace.record(soma(0.5)._ref_v)\nh.finitialize(-65)\nwhile h.t < 30 - h.dt / 2:\n"
+                         "    h.fadvance()\n"))
+    theirs = authors_trace(folder, "own_loop.py", tmp_path)
+    model = nl.load_model(str(folder / "own_loop.py"), build=False)
+    assert scene.neuron_live.tstop == pytest.approx(30, abs=1e-6)
+    cache = nl.run(frames_per_ms=FRAMES_PER_MS)
+    soma = int(model.section_segment_start[model.section_names.index("soma")])
+    assert cache.frames_done == len(theirs) == 61 and len(crossings(theirs, FRAMES_PER_MS)) >= 2
+    np.testing.assert_allclose(np.asarray(cache.frames[:, soma], np.float64), theirs, atol=1e-3)
