@@ -359,6 +359,10 @@ def test_stimuli_made_in_the_run_at_load_play_as_the_author_ran_them(nl, scene, 
     longer = nl.run(tstop=40, frames_per_ms=FRAMES_PER_MS)  # a tweaked tstop reruns the same simulation
     assert longer.frames_done == 81
     np.testing.assert_allclose(np.asarray(longer.frames[:61, soma], np.float64), theirs, atol=1e-3)
+    straight = np.array(longer.frames)
+    continued = nl.continue_run(tstop=45)  # the run at load is replayed whole, then goes on
+    assert continued.meta["complete"] and continued.frames_done == 91
+    np.testing.assert_allclose(np.asarray(continued.frames[:81]), straight, atol=1e-4)
 
 
 def test_cancelling_a_replayed_load_stops_its_later_runs_too(nl, scene, tmp_path):
