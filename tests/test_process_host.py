@@ -165,6 +165,26 @@ def test_cancel_ends_an_endless_load_within_a_second(nl, scene, tmp_path, name, 
     assert nl.run(tstop=2).frames_done == 5, "the next load works"
 
 
+def test_cancel_stops_an_endless_python_load_in_blender_and_blender_takes_the_next(nl, scene, tmp_path):
+    tasks = nl.addon.session.tasks
+    path = write(tmp_path, "loops_here.py", "from neuron import h\nsoma = h.Section(name='soma')\n"
+                                              "while True:\n    pass\n")
+    task = nl.load_model(str(path), host="IN_BLENDER", wait_done=False)
+    started = time.monotonic()
+    while time.monotonic() - started < 0.5:  # well into the loop
+        tasks.pump()
+        time.sleep(0.02)
+    assert session_of(nl).task is task, "still loading"
+    nl.cancel()
+    with pytest.raises(Exception, match="Cancelled loading loops_here.py"):
+        tasks.wait(task, timeout=5)
+    assert "Cancelled loading loops_here.py" in scene.neuron_live.status
+    session_of(nl).stuck.exception(timeout=2)  # the model's loop was interrupted: NEURON is free
+    model = nl.load_model(str(GOOD))
+    assert not any("process of its own" in note for note in model.notes), model.notes
+    assert session_of(nl).process is None and nl.run(tstop=2).frames_done == 5
+
+
 def test_cancel_stops_a_run_in_the_process_and_keeps_its_frames(nl, scene):
     tasks = nl.addon.session.tasks
     nl.load_model(str(GOOD), host="PROCESS")

@@ -3,9 +3,14 @@
 NEURON is not thread-safe, and Blender may only be touched on its main thread: the
 main thread submits jobs here and polls `events` from a timer (the "pump").
 """
+import ctypes
 import queue
 import threading
 from concurrent.futures import Future
+
+
+class Interrupted(BaseException):
+    """Raised inside the job running on the worker thread by `Worker.interrupt`."""
 
 
 class Worker:
@@ -34,12 +39,25 @@ class Worker:
             except queue.Empty:
                 return items
 
+    def interrupt(self):
+        """Raise `Interrupted` in the running job at its next line of Python: a model's
+        endless Python loop ends there. Code inside NEURON (a hoc `while (1) {}`) holds
+        the thread until it returns, so this cannot reach it."""
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread.ident),
+                                                   ctypes.py_object(Interrupted))
+
     def _loop(self):
         while True:
-            future, fn, args, kwargs = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
             try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:  # handed to the main thread, which reports it
-                future.set_exception(exc)
+                self._run_one()
+            except Interrupted:
+                pass  # it arrived after its job had ended: nothing left to stop
+
+    def _run_one(self):
+        future, fn, args, kwargs = self._jobs.get()
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the main thread, which reports it
+            future.set_exception(exc)

@@ -109,12 +109,14 @@ def _in_process(task, path, options, on_line, reason):
 
 
 def _abandon(task, path):
-    """Cancel of a load in Blender's NEURON: it cannot be stopped, so the task lets go of it
-    (Blender is free again) and the next loads run in processes of their own until it ends."""
+    """Cancel of a load in Blender's NEURON: the model's Python is interrupted at its next
+    line, but hoc code cannot be, so the task lets go of it at once (Blender is free again)
+    and loads run in processes of their own until it has ended."""
     session.stuck = task.future
+    session.worker.interrupt()
     task.future = Future()
-    task.future.set_exception(Cancelled(f"Cancelled loading {Path(path).name}: NEURON in Blender is "
-                                        "still busy with it; the next load runs in a NEURON process of its own"))
+    task.future.set_exception(Cancelled(f"Cancelled loading {Path(path).name}; until NEURON in Blender has "
+                                        "stopped it, loads run in a NEURON process of their own"))
 
 
 # The model's own settings the scene adopts at load: a model runs as its author set it up.
