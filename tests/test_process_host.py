@@ -141,19 +141,25 @@ def test_a_model_that_quits_at_load_loads_and_runs(nl, scene, tmp_path, name, te
     assert cache.meta["complete"] and cache.frames_done == 7
 
 
+def load_into_its_loop(nl, path, host, seconds):
+    """Start loading a model that loops forever; return its task once well into the loop."""
+    tasks = nl.addon.session.tasks
+    task = nl.load_model(str(path), host=host, wait_done=False)
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        tasks.pump()
+        time.sleep(0.02)
+    assert session_of(nl).task is task, "still loading"
+    return task
+
+
 @pytest.mark.parametrize("name, text", [
     ("loops.hoc", "create soma\nwhile (1) {}\n"),
     ("loops.py", "from neuron import h\nsoma = h.Section(name='soma')\nwhile True:\n    pass\n"),
 ])
 def test_cancel_ends_an_endless_load_within_a_second(nl, scene, tmp_path, name, text):
     tasks = nl.addon.session.tasks
-    path = write(tmp_path, name, text)
-    task = nl.load_model(str(path), host="PROCESS", wait_done=False)
-    host_started = time.monotonic()
-    while time.monotonic() - host_started < 1.5:  # well into the loop
-        tasks.pump()
-        time.sleep(0.02)
-    assert session_of(nl).task is task, "still loading"
+    task = load_into_its_loop(nl, write(tmp_path, name, text), "PROCESS", seconds=1.5)
     cancelled = time.monotonic()
     nl.cancel()
     while session_of(nl).task is task:
@@ -166,18 +172,12 @@ def test_cancel_ends_an_endless_load_within_a_second(nl, scene, tmp_path, name, 
 
 
 def test_cancel_stops_an_endless_python_load_in_blender_and_blender_takes_the_next(nl, scene, tmp_path):
-    tasks = nl.addon.session.tasks
     path = write(tmp_path, "loops_here.py", "from neuron import h\nsoma = h.Section(name='soma')\n"
                                               "while True:\n    pass\n")
-    task = nl.load_model(str(path), host="IN_BLENDER", wait_done=False)
-    started = time.monotonic()
-    while time.monotonic() - started < 0.5:  # well into the loop
-        tasks.pump()
-        time.sleep(0.02)
-    assert session_of(nl).task is task, "still loading"
+    task = load_into_its_loop(nl, path, "IN_BLENDER", seconds=0.5)
     nl.cancel()
     with pytest.raises(Exception, match="Cancelled loading loops_here.py"):
-        tasks.wait(task, timeout=5)
+        nl.addon.session.tasks.wait(task, timeout=5)
     assert "Cancelled loading loops_here.py" in scene.neuron_live.status
     session_of(nl).stuck.exception(timeout=2)  # the model's loop was interrupted: NEURON is free
     model = nl.load_model(str(GOOD))
