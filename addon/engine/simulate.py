@@ -107,7 +107,7 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     finished, cancelled or failed run stopped (Continue to a later tstop). Stops within
     one chunk when `cancelled()` turns true, leaving NEURON mid-frame; the frames done
     stay usable and continuing from there steps exactly as the uninterrupted run would.
-    Frames sample at exact frame times with CVode (psolve stops there), at the nearest
+    Frames sample at exact frame times with CVode (interpolated there), at the nearest
     dt step with fixed steps. `replay`: when NEURON no longer holds the state at
     `start_frame` (the model was loaded again, e.g. after reopening a .blend whose run was
     interrupted), simulate from 0 instead, rewriting the frames done with the same values.
