@@ -395,7 +395,8 @@ def test_a_model_whose_files_neuron_already_ran_is_loaded_whole_again(nl, scene,
         model = nl.load_model(str(folder / "main.hoc"), build=False)
         assert model.n_sections == 1 and props.cvode and props.tstop == pytest.approx(45), model.notes
     assert any("process of its own" in note for note in model.notes), model.notes
-    with pytest.raises(nl.model_loaders.ModelLoadError, match=r"main\.hoc:\d: load_file\(\"(cell\.hoc|run\.ses)\"\) would not run"):
+    refused = r"main\.hoc:\d: load_file\(\"(cell\.hoc|run\.ses)\"\) would not run"
+    with pytest.raises(nl.model_loaders.ModelLoadError, match=refused):
         nl.load_model(str(tmp_path / "first" / "main.hoc"), build=False, host="IN_BLENDER")
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_models import write_network, write_ring
 from headless import REPO
 
 
@@ -112,7 +113,9 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
     a long run, CVode on); `smoke` runs each for a few ms only."""
     from neuron import h
 
+    big_cell = write_network(tempfile.mkdtemp(), 1, nseg=9 if smoke else 99)  # one cell of ~1,000 segments
     cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, False, 2, True),
+             ("1,000-segment cell", big_cell, 5 if smoke else 500, False, 2, True),
              ("network", Path(network_file), 2 if smoke else 20, False, 2, True),
              ("network CVode", Path(network_file), 2 if smoke else 20, True, 2, True),
              ("network long run", Path(network_file), 3 if smoke else 200, False, 2, False))  # last: its
@@ -136,8 +139,8 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
                            for _ in range(runs))
             row(f"  against plain NEURON recording the frame times, {label}", timer.wall, recorded,
                 "CVode stops at every frame time in both")
-        if label == "network":
-            _breakdown(nl, tasks, row, model, h, plain, timer.wall, tstop, per_ms)
+        if label in ("network", "1,000-segment cell"):
+            _breakdown(nl, tasks, row, label, model, h, plain, timer.wall, tstop, per_ms)
         waits, pumps = busy.waits, busy.pumps
         row(f"main-thread stall, max (ms), {label}", max(waits) * 1e3, 20, "≤ 20 ms")
         row(f"main-thread stall, median (ms), {label}", statistics.median(waits) * 1e3, 20, "")
@@ -146,7 +149,7 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
     core_rows(nl, tasks, row, network_file, smoke=smoke)
 
 
-def _breakdown(nl, tasks, row, model, h, plain, ours, tstop, per_ms):
+def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
     """Where the time goes on the worker thread, each figure against plain NEURON."""
     from importlib import import_module
     settings = import_module(nl.__name__ + ".addon.engine").RunSettings(tstop=tstop, frames_per_ms=per_ms)
@@ -156,14 +159,15 @@ def _breakdown(nl, tasks, row, model, h, plain, ours, tstop, per_ms):
     frames = settings.n_frames
     gathering = min(worker.submit(_stepping_seconds, h, tstop, -65, per_ms, True).result() for _ in range(2))
     per_frame = 1e3 / (frames - 1)
-    row("  breakdown: psolve to every frame time, nothing sampled", stepping, plain, "the floor of a frame loop")
-    row("  breakdown: same + PtrVector.gather of every v a frame", gathering, plain, "plain NEURON recording the frames")
-    row("  breakdown: engine alone (chunks, sampling, cache writes)", engine, plain, "no pump")
-    row("  breakdown: gather per frame (ms)", (gathering - stepping) * per_frame, 1, f"{model.n_segments} data handles")
-    row("  breakdown: our other work per frame (ms)", (engine - gathering) * per_frame, 1,
+    part = f"  {label} breakdown:"
+    row(f"{part} psolve to every frame time, nothing sampled", stepping, plain, "the floor of a frame loop")
+    row(f"{part} same + PtrVector.gather of every v a frame", gathering, plain, "plain NEURON recording the frames")
+    row(f"{part} engine alone (chunks, sampling, cache writes)", engine, plain, "no pump")
+    row(f"{part} gather per frame (ms)", (gathering - stepping) * per_frame, 1, f"{model.n_segments} data handles")
+    row(f"{part} our other work per frame (ms)", (engine - gathering) * per_frame, 1,
         "chunking, NaN check, cache write, progress")
-    row("  breakdown: new frame cache (ms)", created * 1e3, plain * 1e3, f"{frames} × {model.n_segments} NaNs")
-    row("  ours (Blender's timer) against plain NEURON recording the frames", ours, gathering, "≤ 1.05×")
+    row(f"{part} new frame cache (ms)", created * 1e3, plain * 1e3, f"{frames} × {model.n_segments} NaNs")
+    row(f"  {label}: ours (Blender's timer) against plain NEURON recording the frames", ours, gathering, "≤ 1.05×")
 
 
 def host_rows(nl, tasks, row, network_file, *, smoke=False):
@@ -198,8 +202,6 @@ def core_rows(nl, tasks, row, network_file, *, smoke=False):
     import shutil
     import tempfile
 
-    from bench_models import write_ring
-
     tstop, repeat = (2, 1) if smoke else (20, 2)
     ring = write_ring(tempfile.mkdtemp(), 4 if smoke else 100, dends=1 if smoke else 10,
                       nseg=3 if smoke else 99)
@@ -226,7 +228,6 @@ def main():
     import argparse
     import tempfile
 
-    from bench_models import write_network
     from headless import PACKAGE, enable_from_source, isolate_profile
 
     parser = argparse.ArgumentParser(description=main.__doc__)
