@@ -122,16 +122,19 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         model.settings["tstop"] = round(ran.t, 6)
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []
     _own_procs.update(own)
-    replayable = stimuli_gone and not (own or load_once.skipped_on_reload(path))
+    replayable = stimuli_gone and not (own or clamp or load_once.skipped_on_reload(path))
     model.settings["own_run"] = bool(own) or bool(replayable)
     _replay.clear()
     if own:
         notes.append(f"runs through its own {', '.join(p + '()' for p in own)} (Model's own run)")
     elif replayable:
-        _replay.update(path=path, action=action, before=before, after=after, language=language, clamp=clamp,
+        _replay.update(path=path, action=action, before=before, after=after, language=language,
                        mechanisms_folder=mechanisms_folder, layout=layout, on_line=on_line, process=process)
         notes.append("its stimuli exist only during the run it makes while loading: Run loads it again and "
                      "records that run (Model's own run)")
+    elif stimuli_gone and clamp:
+        notes.append("its stimuli exist only during the run it makes while loading: Run simulates from 0 "
+                     "with the soma clamp instead")
     elif stimuli_gone:
         notes.append("its stimuli exist only during the run it makes while loading, and NEURON would not run "
                      "the files it loads by load_file() a second time: Run simulates from 0 without them "

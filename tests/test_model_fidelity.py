@@ -416,3 +416,13 @@ def test_a_python_model_stepping_its_own_loop_at_load_runs_that_long(nl, scene, 
     soma = int(model.section_segment_start[model.section_names.index("soma")])
     assert cache.frames_done == len(theirs) == 61 and len(crossings(theirs, FRAMES_PER_MS)) >= 2
     np.testing.assert_allclose(np.asarray(cache.frames[:, soma], np.float64), theirs, atol=1e-3)
+
+
+def test_the_soma_clamp_replaces_a_run_at_load_it_cannot_join(nl, scene, tmp_path):
+    path = tmp_path / "stimulus_in_a_function.py"
+    path.write_text(STIMULUS_IN_A_FUNCTION["stimulus_in_a_function.py"])
+    model = nl.load_model(str(path), build=False, clamp=True)
+    assert not scene.neuron_live.own_run and any("with the soma clamp instead" in n for n in model.notes)
+    cache = nl.run(tstop=25)
+    soma = int(model.section_segment_start[model.section_names.index("soma")])
+    assert np.nanmax(cache.frames[:, soma]) > 0, "the clamp makes it fire"

@@ -215,9 +215,12 @@ def _check_resumable(h, cvode, settings, start_frame):
 
 def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
     """Step to each frame time in wall-time-sized chunks and sample it; returns the frames
-    done. A cancel returns between two chunks, NEURON short of the next frame time."""
+    done. A cancel returns between two chunks, NEURON short of the next frame time.
+
+    Every chunk of wall time the GIL is offered to the main thread (`_offer_turn`)."""
     step, clock = settings.dt, time.perf_counter
     chunk, per_ms = settings.chunk_seconds, settings.frames_per_ms
+    offered = clock()
     t = h.t  # each hoc attribute read costs ~1 µs: a tiny model samples 4,000 frames a second,
     for frame in range(start_frame, settings.n_frames):  # so t is read once per advance
         t_frame = frame / per_ms
@@ -233,6 +236,7 @@ def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
             # Builtin min/max, not np.clip: this runs thousands of times a second.
             step = max(min(step * chunk / elapsed, step * 2), step / 2, settings.dt)
         sample(frame)
+        offered = _offer_turn(offered, chunk)
     return settings.n_frames
 
 
@@ -243,6 +247,7 @@ def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
     to the frame time, as plain NEURON's Vector.record at given times does."""
     clock, chunk, per_ms = time.perf_counter, settings.chunk_seconds, settings.frames_per_ms
     fadvance, solve = h.fadvance, cvode.solve
+    offered = clock()
     for frame in range(start_frame, settings.n_frames):
         t_frame = frame / per_ms
         while h.t < t_frame:
@@ -254,4 +259,17 @@ def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
                 fadvance()
         solve(t_frame)
         sample(frame)
+        offered = _offer_turn(offered, chunk)
     return settings.n_frames
+
+
+def _offer_turn(since, chunk):
+    """Hand the GIL to the main thread once a chunk of wall time has passed since `since`;
+    returns when it was last offered. Needed outright: numpy lets go of the GIL briefly in
+    each sample, which restarts CPython's switch timer, so with frames under 1 ms apart
+    Blender's UI waited up to 0.5 s for a turn."""
+    now = time.perf_counter()
+    if now - since <= chunk:
+        return since
+    time.sleep(0)
+    return time.perf_counter()
