@@ -12,9 +12,9 @@ checks those).
 import re
 
 from .errors import NeedsOwnProcess
-from .sources import SOURCE_SUFFIXES, _QUOTED, files_loaded_by, line_of, unescape
+from .sources import SOURCE_SUFFIXES, QUOTED, files_loaded_by, line_of, unescape
 
-_LOAD_ONCE = re.compile(rf"\bload_file\s*\(\s*(?:0\s*,\s*)?{_QUOTED}")
+_LOAD_ONCE = re.compile(rf"\bload_file\s*\(\s*(?:0\s*,\s*)?{QUOTED}")
 _TEMPLATE = re.compile(r"^[ \t]*begintemplate\b.*?^[ \t]*endtemplate\b[^\n]*", re.MULTILINE | re.DOTALL)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _taken = {}  # name given to load_file -> the model file it ran, in this process

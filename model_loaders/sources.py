@@ -6,8 +6,8 @@ would define before NEURON executes anything.
 import re
 from pathlib import Path
 
-_QUOTED = r'''(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')'''
-_LOADS = re.compile(rf"\b(?:load_file|xopen|load_template|load_proc|load_func)\s*\(\s*(?:\d+\s*,\s*)?{_QUOTED}")
+QUOTED = r'''(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')'''
+_LOADS = re.compile(rf"\b(?:load_file|xopen|load_template|load_proc|load_func)\s*\(\s*(?:\d+\s*,\s*)?{QUOTED}")
 SOURCE_SUFFIXES = {".hoc", ".oc", ".nrn", ".ses", ".py", ".tem", ".template"}
 
 

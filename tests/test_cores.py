@@ -61,9 +61,14 @@ def test_two_threads_give_the_frames_of_one(nl, scene, tmp_path, host):
     assert continued.meta["complete"]
 
 
-def test_the_ring_on_two_threads(nl, scene, tmp_path):
+def load_ring(nl, tmp_path):
+    """The example ring, in a process of its own (its template stays out of Blender)."""
     shutil.copy(EXAMPLES / "network" / "ring.hoc", tmp_path / "ring.hoc")
-    nl.load_model(str(tmp_path / "ring.hoc"), build=False, host="PROCESS")  # (its template stays out of Blender)
+    nl.load_model(str(tmp_path / "ring.hoc"), build=False, host="PROCESS")
+
+
+def test_the_ring_on_two_threads(nl, scene, tmp_path):
+    load_ring(nl, tmp_path)
     one = frames(nl, tstop=40, threads=1, own_run=False)
     two = frames(nl, tstop=40, threads=2)
     np.testing.assert_allclose(two, one, atol=1e-6)
@@ -73,8 +78,7 @@ def test_the_ring_on_two_threads(nl, scene, tmp_path):
 
 def test_the_models_own_run_uses_one_thread_and_says_why(nl, scene, tmp_path):
     """Its frames come from Python events: NEURON's threads would deadlock calling them."""
-    shutil.copy(EXAMPLES / "network" / "ring.hoc", tmp_path / "ring.hoc")
-    nl.load_model(str(tmp_path / "ring.hoc"), build=False, host="PROCESS")  # (its template stays out of Blender)
+    load_ring(nl, tmp_path)
     one = frames(nl, tstop=20, threads=1, own_run=True)
     two = frames(nl, tstop=20, threads=2)
     np.testing.assert_allclose(two, one, atol=1e-6)
