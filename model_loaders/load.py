@@ -5,6 +5,7 @@ print to the terminal, so every load runs from the model's folder with NEURON he
 and errors name the file and line that failed.
 """
 import contextlib
+import gc
 import hashlib
 import io
 import itertools
@@ -221,6 +222,9 @@ def _clear(h):
     _namespaces.clear()
     _replay.clear()
     stimulus.clear()
+    # A Python model's globals are often in reference cycles: free its stimuli now, not at some
+    # later collection, so none outlives its model (the next one counts what its run made).
+    gc.collect()
     if _own_procs:  # hoc procs outlive their model: put stdrun's run()/init()/advance() back
         for name in sorted(_own_procs):
             h(stdrun_definition(h, name))

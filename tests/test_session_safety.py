@@ -206,6 +206,21 @@ def test_settings_never_leak_into_the_next_model(nl, scene):
     assert h.dt == pytest.approx(0.025) and not h.CVode().active()
 
 
+def test_a_python_models_stimuli_are_gone_once_the_next_model_loads(nl, scene, tmp_path):
+    """Its globals sit in reference cycles; a stimulus left behind would count for the next model."""
+    from neuron import h
+    path = tmp_path / "global_stimulus.py"
+    path.write_text("from neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
+                    "stim = h.IClamp(soma(0.5))\ncycle = {}\ncycle['self'] = cycle\n"
+                    "def helper():\n    return stim\n")
+    nl.load_model(str(path), build=False)
+    assert h.List("IClamp").count() == 1
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("from neuron import h\nsoma = h.Section(name='soma')\n")
+    nl.load_model(str(quiet), build=False)
+    assert h.List("IClamp").count() == 0
+
+
 def test_cvodes_own_settings_never_leak_into_the_next_model(nl, scene, tmp_path):
     """Local time steps, order, stiffness and step bounds a model sets stay with it."""
     from neuron import h
