@@ -63,10 +63,8 @@ def spike_recording(h, model, cache, settings, *, extend=False):
         return
     current = spikes._current  # its callbacks must not stay attached to the threaded run
     recorder = current["recorder"]
-    for netcon in getattr(recorder, "_netcons", ()):
-        netcon.record(None)  # the callback lives on the source's PreSyn, which the model's NetCons keep
     if recorder is not None:
-        recorder.close()
+        recorder.close(detach=True)
     current.update(model=None, recorder=None)
     try:
         yield None

@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ...model_loaders import neuron_h
-from ...model_loaders.load import current_load, replays_load
+from ...model_loaders.load import replays_load
 from .cache import CacheError
 from .cores import use_threads
 from .errors import SimulationError
 from .own_run import run_own
+from .sampling import FrameReader
 
 
 @dataclass
@@ -45,59 +46,6 @@ class RunSettings:
         return asdict(self)
 
 
-_pointers = {}  # (load, variable, segments) -> (PtrVector, NaN holder): reruns skip the setup
-
-
-def cached_segment_pointers(h, variable, n_expected):
-    """`segment_pointers`, kept while the same load is in NEURON (0.2 s per 100k segments)
-    and its segment count is unchanged (a changed nseg rebuilds them, or says to reload)."""
-    key = (current_load(), variable, n_expected, sum(sec.nseg for sec in h.allsec()))
-    if key not in _pointers:
-        _pointers.clear()
-        _pointers[key] = segment_pointers(h, variable, n_expected)
-    return _pointers[key]
-
-
-def segment_pointers(h, variable, n_expected):
-    """A PtrVector over every segment's `variable`, in `Model` segment order.
-
-    Segments without the variable point at a NaN (shown as "no data"); returns the
-    PtrVector and that NaN's Vector, which must live as long as the pointers.
-    """
-    nan = h.Vector(1)
-    nan.x[0] = float("nan")
-    refs, found = [], 0
-    for sec in h.allsec():
-        for seg in sec:
-            try:
-                refs.append(getattr(seg, "_ref_" + variable))
-                found += 1
-            except (NameError, AttributeError):
-                refs.append(nan._ref_x[0])
-    if len(refs) != n_expected:
-        raise SimulationError(f"The model has {len(refs)} segments now but {n_expected} when loaded; reload it")
-    if refs and not found:
-        raise SimulationError(f"No segment of the model has {variable!r}; it has: {', '.join(range_variables(h))}")
-    pointers = h.PtrVector(len(refs))
-    for i, ref in enumerate(refs):
-        pointers.pset(i, ref)
-    return pointers, nan  # the NaN holder must outlive the pointers
-
-
-def range_variables(h, limit=40):
-    """Range variables the loaded model's segments have (v and those of the mechanisms
-    inserted anywhere), for a message that names what could be recorded instead."""
-    names = {"v"}
-    for sec in h.allsec():
-        described = sec.psection()
-        for mechanism, variables in described.get("density_mechs", {}).items():
-            names.update(f"{name}_{mechanism}" for name in variables)
-        for variables in described.get("ions", {}).values():
-            names.update(variables)
-    ordered = sorted(names, key=lambda name: (name != "v", name))
-    return ordered[:limit] + (["…"] if len(ordered) > limit else [])
-
-
 def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None,
              replay=False):
     """Run to tstop, writing frames into `cache`; returns the number of frames done.
@@ -114,20 +62,13 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     """
     h = neuron_h()
     n_segments = cache.meta["n_segments"]
-    pointers, _nan = cached_segment_pointers(h, settings.variable, n_segments)
-    gathered = h.Vector(n_segments)
-    values = gathered.as_numpy()  # NEURON's own storage, read in place (cast to float32 by the write)
+    reader = FrameReader(h, settings.variable, n_segments)
     has_data = None
     per_ms = settings.frames_per_ms
 
-    def rebind():
-        """Point at the sections of the model loaded again (a replayed run at load)."""
-        nonlocal pointers, _nan
-        pointers, _nan = segment_pointers(h, settings.variable, n_segments)
-
     def sample(frame):
         nonlocal has_data
-        pointers.gather(gathered)
+        values = reader.read()  # reused by the next read: the cache write casts it to float32
         if has_data is None:  # NaN now means "this segment lacks the variable"
             has_data = slice(None) if not np.isnan(values).any() else ~np.isnan(values)
         total = values.sum() if isinstance(has_data, slice) else values[has_data].sum()
@@ -156,7 +97,7 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             _check_resumable(h, cvode, settings, start_frame)
         if settings.own_run:  # the model's run(): its stimuli, init() and advance()
             _tell_stdrun(h, cvode)
-            return run_own(h, settings, sample, cancelled, start_frame, rebind)
+            return run_own(h, settings, sample, cancelled, start_frame, reader.rebind)
         if start_frame == 0:
             h.finitialize(settings.v_init)
             sample(0)

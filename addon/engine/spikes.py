@@ -98,8 +98,15 @@ class SpikeRecorder:
         np.savez(path, **self.arrays())
         return path
 
-    def close(self):
-        self._netcons.clear()  # NEURON deletes a NetCon when its last reference goes
+    def close(self, *, detach=False):
+        """Drop our NetCons (NEURON deletes one when its last reference goes). `detach`:
+        first take their callbacks off the sources, whose PreSyn keeps a callback while
+        the model's own NetCons use it; a deleted source (an earlier model's) took its own."""
+        if detach:
+            for netcon in self._netcons:
+                if netcon.preseg() is not None:
+                    netcon.record(None)
+        self._netcons.clear()
 
 
 class _Failed:
@@ -117,7 +124,7 @@ class _Failed:
         np.savez(path, **empty, error=np.array(self.error))
         return path
 
-    def close(self):
+    def close(self, *, detach=False):
         pass  # nothing was attached
 
 
