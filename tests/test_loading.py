@@ -274,8 +274,8 @@ def test_add_current_clamp_at_soma(nl, scene, tmp_path):
                                             clamp_delay=1, clamp_dur=5)
     assert result == {"FINISHED"}
     from neuron import h
-    clamps = list(h.List("IClamp"))
-    assert len(clamps) == 1 and clamps[0].amp == pytest.approx(0.3)
+    clamps = [clamp for clamp in h.List("IClamp") if clamp.has_loc()]  # (an earlier model's hoc
+    assert len(clamps) == 1 and clamps[0].amp == pytest.approx(0.3)  # objrefs may keep its own, on no section)
     assert "soma" in clamps[0].get_segment().sec.name()
     model = nl.load_model(str(path), build=False, clamp=dict(amp=0.3, delay=1, dur=5))
     assert model.point_process_names == ["IClamp"]
