@@ -33,6 +33,31 @@ h("proc advance() {{ fadvance() grower.check() }}")
 """
 
 
+BACKWARDS = """
+from neuron import h
+soma = h.Section(name="soma")
+soma.L = soma.diam = 20
+soma.insert("hh")
+dends = []
+for i in range(12):
+    dend = h.Section(name=f"dend{i}")
+    dend.L, dend.diam, dend.nseg = 300, 1, 85 + i
+    dend.insert("pas")
+    dend.connect(soma(i % 2), i % 2)  # the odd ones hang by their 1 end: their nodes run backwards
+    dends.append(dend)
+stim = h.IClamp(soma(0.5))
+stim.delay, stim.dur, stim.amp = 1, 100, 0.3
+"""
+
+
+def large_model(tmp_path, kind):
+    if kind == "network":
+        return write_network(tmp_path, 2)
+    path = tmp_path / "backwards.py"
+    path.write_text(BACKWARDS)
+    return path
+
+
 def record_every_segment(h, frames_per_ms):
     """One h.Vector().record per segment at the frame times, NEURON's own way."""
     return [h.Vector().record(seg._ref_v, 1 / frames_per_ms) for sec in h.allsec() for seg in sec]
@@ -48,13 +73,14 @@ def direct_reads(nl):
     return any(pointers.direct is not None for pointers in cached.values())
 
 
-@pytest.mark.parametrize("settings", [dict(threads=1), dict(threads=2), dict(cvode=True)],
-                         ids=["one thread", "two threads", "cvode"])
-def test_every_segment_of_a_large_model_equals_neurons_recording(nl, scene, tmp_path, settings):
+@pytest.mark.parametrize("kind, settings", [
+    ("network", dict(threads=1)), ("network", dict(threads=2)), ("network", dict(cvode=True)),
+    ("backwards", dict(threads=1))], ids=["one thread", "two threads", "cvode", "sections run backwards"])
+def test_every_segment_of_a_large_model_equals_neurons_recording(nl, scene, tmp_path, kind, settings):
     """The reference is NEURON's recording on one thread (on two, Vector.record samples
     the second thread's cells on the other side of the clamps' onset at t = 1 ms)."""
     from neuron import h
-    model = nl.load_model(str(write_network(tmp_path, 2)), build=False)
+    model = nl.load_model(str(large_model(tmp_path, kind)), build=False)
     assert model.n_segments >= nl.addon.engine.sampling.DIRECT_MIN_SEGMENTS
     vectors = record_every_segment(h, 2)
     nl.run(tstop=12, frames_per_ms=2, cvode=settings.get("cvode", False))

@@ -2,11 +2,12 @@
 
 NEURON's own way is one `PtrVector.gather` over the segments' data handles. In NEURON 9
 each handle dereferences through a row number kept apart from the data, so on a large
-network the gather costs 1.3–2.1 ms a frame, more than the frame's stepping costs
-beyond plain NEURON. NEURON 9 keeps every node's voltage in one array, so for `v` the
-frame is read from that array directly (`NodeVoltages`), checked against the handles
-at the first frame of every run and on a sample of segments at every frame; any
-mismatch (a model that changes its structure mid-run) drops back to the handles.
+network the gather costs 1–2 ms a frame, more than all the rest of our frame loop. NEURON 9
+keeps every node's voltage in one array, so for `v` a frame is read from that array
+directly (`NodeVoltages`): compared in full with the handles at the first frame of every
+run and, at every frame, on a spread of segments after NEURON's structure count and its
+pending-change flags. Any difference (a model that changes its structure mid-run) drops
+back to the handles.
 """
 import ctypes
 
@@ -17,7 +18,7 @@ from .errors import SimulationError
 
 _pointers = {}  # (load, variable, segment counts) -> SegmentPointers: reruns skip the setup
 SENTINELS = 64  # segments checked against their data handles at every frame
-DIRECT_MIN_SEGMENTS = 1000  # below this the handles cost less than the checks
+DIRECT_MIN_SEGMENTS = 1000  # below this the handles cost no more than the checks
 
 
 class FrameReader:
@@ -28,7 +29,7 @@ class FrameReader:
         self._pointers = _cached(h, variable, n_segments)
         self._gathered = h.Vector(n_segments)
         self._values = self._gathered.as_numpy()  # NEURON's own storage, read in place
-        self._checked = False  # the direct read is compared in full once per run
+        self._checked = False  # NEURON may have re-sorted its arrays at this run's start
 
     def rebind(self):
         """Point at the sections of the model loaded again (a replayed run at load)."""
@@ -37,44 +38,82 @@ class FrameReader:
 
     def read(self):
         direct = self._pointers.direct
-        if direct is not None and self._checked and direct.still_valid():
+        if self._checked and direct is not None and direct.still_valid():
             return direct.read()
         self._pointers.handles.gather(self._gathered)
-        if direct is not None and not self._checked:
+        if not self._checked:
             self._checked = True
-            self._pointers.direct = _matching(self._h, direct, self._values)
+            self._pointers.check_direct(self._h, self._values)
         return self._values
 
 
 class SegmentPointers:
     """A PtrVector over every segment's `variable` (segments without it point at a NaN,
-    shown as "no data"), and the direct reader of `v` where NEURON allows one."""
+    shown as "no data"), and the direct reader of `v` where NEURON allows one.
+
+    The pointers are set by a hoc loop per section (Python's per-segment `pset` calls
+    took 0.2 s per 100,000 segments, a hoc loop 0.03 s)."""
 
     def __init__(self, h, variable, n_expected):
+        total = sum(sec.nseg for sec in h.allsec())
+        if total != n_expected:
+            raise SimulationError(f"The model has {total} segments now but {n_expected} when loaded; reload it")
         self.nan = h.Vector(1)  # must outlive the pointers
         self.nan.x[0] = float("nan")
-        refs, found = [], 0
+        self.handles = h.PtrVector(n_expected)
+        point = _hoc_pointer_loop(h, variable)
+        start, found = 0, False
         for sec in h.allsec():
-            for seg in sec:
-                try:
-                    refs.append(getattr(seg, "_ref_" + variable))
-                    found += 1
-                except (NameError, AttributeError):
-                    refs.append(self.nan._ref_x[0])
-        if len(refs) != n_expected:
-            raise SimulationError(f"The model has {len(refs)} segments now but {n_expected} when loaded; reload it")
-        if refs and not found:
+            if _has(sec, variable):
+                point(self.handles, start, sec=sec)
+                found = True
+            else:
+                for i in range(start, start + sec.nseg):
+                    self.handles.pset(i, self.nan._ref_x[0])
+            start += sec.nseg
+        if n_expected and not found:
             raise SimulationError(f"No segment of the model has {variable!r}; it has: {', '.join(range_variables(h))}")
-        self.handles = h.PtrVector(len(refs))
-        for i, ref in enumerate(refs):
-            self.handles.pset(i, ref)
-        wanted = variable == "v" and n_expected >= DIRECT_MIN_SEGMENTS
-        self.direct = NodeVoltages.of(h, n_expected) if wanted else None
+        self.size, self.direct = n_expected, None
+        self._direct_wanted = variable == "v" and n_expected >= DIRECT_MIN_SEGMENTS
+
+    def check_direct(self, h, gathered):
+        """At a run's first frame: keep the direct reader if it reads exactly what the
+        handles just did, else build one (NEURON sorts its arrays when it initialises),
+        else read through the handles for the rest of this load."""
+        if not self._direct_wanted:
+            return
+        if self.direct is not None and self.direct.in_place(h) and np.array_equal(self.direct.read(), gathered):
+            self.direct.settle()
+            return
+        self.direct = NodeVoltages.of(h, self.size)
+        if self.direct is not None and np.array_equal(self.direct.read(), gathered):
+            self.direct.settle()
+            return
+        self.direct, self._direct_wanted = None, False
+
+
+def _has(sec, variable):
+    try:
+        getattr(sec(0.5), "_ref_" + variable)
+    except (NameError, AttributeError):
+        return False
+    return True
+
+
+def _hoc_pointer_loop(h, variable):
+    """hoc `nl_point_<variable>(ptrvector, start)`: points entries start… at the current
+    section's segments' `variable`."""
+    if not (variable.isascii() and variable.isidentifier()):
+        raise SimulationError(f"{variable!r} is not a NEURON range variable name")
+    name = f"nl_point_{variable}"
+    if not hasattr(h, name):
+        h(f"proc {name}() {{ local i, xx  i = $2  for (xx, 0) {{ $o1.pset(i, &{variable}(xx))  i += 1 }} }}")
+    return getattr(h, name)
 
 
 def _cached(h, variable, n_expected):
-    """`SegmentPointers`, kept while the same load is in NEURON (0.2 s per 100k segments)
-    and its segment count is unchanged (a changed nseg rebuilds them, or says to reload)."""
+    """`SegmentPointers`, kept while the same load is in NEURON and its segment count is
+    unchanged (a changed nseg rebuilds them, or says to reload)."""
     key = (current_load(), variable, n_expected, sum(sec.nseg for sec in h.allsec()))
     if key not in _pointers:
         _pointers.clear()
@@ -82,68 +121,50 @@ def _cached(h, variable, n_expected):
     return _pointers[key]
 
 
-def _matching(h, direct, gathered):
-    """`direct` if it reads exactly what the handles just did; else one rebuilt (NEURON
-    re-sorts its storage at initialisation when the threads or the structure changed)
-    if that one does; else None: the handles are read from then on."""
-    def candidates():
-        if direct.in_place(h):
-            yield direct
-        yield NodeVoltages.of(h, direct.size)
-
-    for candidate in candidates():
-        if candidate is not None and np.array_equal(candidate.read(), gathered):
-            candidate.settle()
-            return candidate
-    return None
-
-
 class NodeVoltages:
     """Every segment's v read straight from NEURON 9's array of node voltages.
 
-    The segments' addresses come from NEURON's own accessors (the Node of a section at
-    x, that Node's voltage); the array is viewed once and a frame is one numpy take.
-    Before each frame it checks NEURON's structure count and its flags for a pending
-    change (set at once by any new or deleted section, nseg or mechanism: the array
-    may then move, so it is not touched), then that a spread of segments reads the
-    same through their data handles."""
+    A section's nodes lie next to each other in that array, in either direction (a
+    section connected by its 1 end runs backwards), so NEURON's own accessors (the Node
+    of a section at x, that Node's voltage) are asked for each section's first and last
+    segment only, and for every segment of a section that is not laid out so. The
+    array is viewed once; a frame is one numpy take. Before a frame is read, NEURON's
+    structure count must be unchanged and no change pending (NEURON sets those flags at
+    once for any new or deleted section, nseg or mechanism: the array may move, and a
+    moved array's old memory must never be read), and a spread of segments must read
+    the same through their data handles."""
 
     @classmethod
     def of(cls, h, size):
         """The reader, or None where this NEURON has no such accessors (before 9.0)."""
         try:
             access = _Accessors()
+            addresses = np.concatenate([access.segments(section, sec) for section, sec in _sections(h)])
         except (AttributeError, OSError, ValueError):
             return None
-        picks = set(np.linspace(0, size - 1, min(SENTINELS, size)).astype(int).tolist())
-        addresses, sentinels = np.empty(size, dtype=np.uint64), []
-        for i, (section, seg) in enumerate(_segments(h)):
-            addresses[i] = access.voltage(section, seg.x)
-            if i in picks:
-                sentinels.append((i, seg._ref_v))
         low, high = int(addresses.min()), int(addresses.max())
-        if low == 0 or (high - low) % 8:
+        if len(addresses) != size or low == 0 or (high - low) % 8:
             return None
-        return cls(h, access, addresses, low, (high - low) // 8 + 1, sentinels)
+        return cls(h, access, addresses, low, (high - low) // 8 + 1)
 
-    def __init__(self, h, access, addresses, low, span, sentinels):
+    def __init__(self, h, access, addresses, low, span):
         self.size, self._access, self._first = len(addresses), access, int(addresses[0])
         self._rows = ((addresses - np.uint64(low)) // np.uint64(8)).astype(np.intp)
         self._storage = np.frombuffer((ctypes.c_double * span).from_address(low), dtype=np.float64)
         self._out = np.empty(self.size)
-        self._sentinel_rows = self._rows[[i for i, _ in sentinels]]
-        self._sentinels = h.PtrVector(len(sentinels))
-        for k, (_, ref) in enumerate(sentinels):
-            self._sentinels.pset(k, ref)
-        self._sentinel_values = h.Vector(len(sentinels))
+        picks = np.unique(np.linspace(0, self.size - 1, min(SENTINELS, self.size)).astype(np.intp))
+        self._sentinel_rows = self._rows[picks]
+        self._sentinels = h.PtrVector(len(picks))
+        for k, segment in enumerate(_segments_at(h, picks)):
+            self._sentinels.pset(k, segment._ref_v)
+        self._sentinel_values = h.Vector(len(picks))
         self._sentinel_view = self._sentinel_values.as_numpy()
         self._structure = None  # until checked in full
 
     def in_place(self, h):
-        """Whether NEURON's array is still where it was viewed (sorting or growing it may
-        move it: a moved array's old memory must never be read)."""
-        section, seg = next(_segments(h))
-        return self._access.voltage(section, seg.x) == self._first
+        """Whether the model's first segment still has its voltage where it was viewed."""
+        section, sec = next(_sections(h))
+        return self._access.voltage(section, (0.5 / sec.nseg)) == self._first
 
     def settle(self):
         """Take NEURON's structure count now as the one this reader was checked at."""
@@ -159,16 +180,25 @@ class NodeVoltages:
         return np.array_equal(self._storage[self._sentinel_rows], self._sentinel_view)
 
 
-def _segments(h):
-    """(the Section's C address, segment) for every segment, in `Model` order. The
-    address is in the section's internal name, which NEURON itself resolves that way."""
+def _sections(h):
+    """(the Section's C address, section) in `Model` order. The address is in the
+    section's internal name, which NEURON itself resolves that way."""
     for sec in h.allsec():
         name = sec.hoc_internal_name()
         if not name.startswith("__nrnsec_0x"):
             raise ValueError(f"unexpected internal section name {name!r}")
-        section = int(name[len("__nrnsec_"):], 16)
-        for seg in sec:
-            yield section, seg
+        yield int(name[len("__nrnsec_"):], 16), sec
+
+
+def _segments_at(h, indices):
+    """The segments at these `Model` segment indices (sorted)."""
+    wanted, start = iter(indices), 0
+    index = next(wanted, None)
+    for sec in h.allsec():
+        while index is not None and index < start + sec.nseg:
+            yield sec((index - start + 0.5) / sec.nseg)
+            index = next(wanted, None)
+        start += sec.nseg
 
 
 class _Accessors:
@@ -186,6 +216,15 @@ class _Accessors:
 
     def voltage(self, section, x):
         return self._voltage(self._node(section, x, None)) or 0
+
+    def segments(self, section, sec):
+        """The addresses of a section's segments' voltages, in segment order."""
+        nseg = sec.nseg
+        first, last = self.voltage(section, 0.5 / nseg), self.voltage(section, 1 - 0.5 / nseg)
+        direction = 8 if last >= first else -8
+        if last - first == direction * (nseg - 1):
+            return (first + direction * np.arange(nseg, dtype=np.int64)).astype(np.uint64)
+        return np.array([self.voltage(section, (i + 0.5) / nseg) for i in range(nseg)], dtype=np.uint64)
 
     def structure_count(self):
         return self._count.value
