@@ -162,6 +162,7 @@ def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
     """Where the time goes on the worker thread, each figure against plain NEURON."""
     from importlib import import_module
     engine = import_module(nl.__name__ + ".addon.engine")
+    sampling = import_module(nl.__name__ + ".addon.engine.sampling")
     settings = engine.RunSettings(tstop=tstop, frames_per_ms=per_ms)
     worker = tasks.session.worker
 
@@ -169,7 +170,7 @@ def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
         return min(worker.submit(_stepping_seconds, h, tstop, -65, per_ms, make_read).result() for _ in range(2))
     floor = stepping()
     gathering = stepping(lambda: _gather(h))
-    reading = stepping(lambda: engine.sampling.FrameReader(h, "v", model.n_segments).read)
+    reading = stepping(lambda: sampling.FrameReader(h, "v", model.n_segments).read)
     simulated, created = min(_engine_seconds(nl, model, settings) for _ in range(2))
     per_frame = 1e3 / (settings.n_frames - 1)
     part = f"  {label} breakdown:"
