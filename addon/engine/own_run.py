@@ -55,13 +55,13 @@ class _Frames:
             return False
 
     def at_frame(self):
-        if self.cancelled():
-            self.stop()
-            return
         if not self._guarded(self.sample, self.next):
             return
         self.next += 1
         time.sleep(0)  # Blender's turn
+        if self.cancelled():  # asked last: it waits out the rest of Blender's turn
+            self.stop()
+            return
         self.schedule()
 
 

@@ -53,8 +53,9 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     From t=0 when `start_frame` is 0; otherwise continue from NEURON's current state,
     which must lie between frame `start_frame - 1` and frame `start_frame`: where a
     finished, cancelled or failed run stopped (Continue to a later tstop). Stops within
-    one chunk when `cancelled()` turns true, leaving NEURON mid-frame; the frames done
-    stay usable and continuing from there steps exactly as the uninterrupted run would.
+    one chunk when `cancelled()` turns true, leaving NEURON mid-frame (it is asked
+    before every NEURON call, and may wait there: Blender's main thread has its turn
+    first); the frames done stay usable and continuing from there steps exactly as the uninterrupted run would.
     Frames sample at exact frame times with CVode (interpolated there), at the nearest
     dt step with fixed steps. `replay`: when NEURON no longer holds the state at
     `start_frame` (the model was loaded again, e.g. after reopening a .blend whose run was

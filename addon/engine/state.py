@@ -3,7 +3,7 @@ flight and the worker thread. Plain data (no bpy), so every layer above can read
 import threading
 from dataclasses import dataclass, field
 
-from .worker import Worker
+from .worker import MainTurn, Worker
 
 
 @dataclass
@@ -18,7 +18,9 @@ class Task:
     cache: object = None    # the FrameCache a simulation writes, once it exists
     on_cancel: object = None  # callable() that stops it harder than `cancel` (kills its process)
     host: object = None     # the ProcessHost a load started (None: NEURON in Blender)
-    shown: tuple = ()       # (progress, frames done) the pump last showed
+    shown_progress: float = -1.0  # what the pump last showed: progress,
+    shown_frames: int = 0         # frames done,
+    show_after: float = 0.0       # and when it may colour the cells again (perf_counter)
 
 
 class Session:
@@ -31,6 +33,7 @@ class Session:
         self.message = ""  # outcome of the last task without a scene to report to
         self.process = None  # the host_process.ProcessHost holding the model, when not in Blender
         self.stuck = None  # the Future of a load in Blender that was cancelled but cannot stop
+        self.main_turn = MainTurn()  # held while the main thread writes to Blender
 
     @property
     def worker(self):

@@ -116,15 +116,16 @@ def refresh(scene, frame=None):
         return
     row = np.ascontiguousarray(row, dtype=np.float32)
     name = attribute_name(cache.meta["variable"])
-    for obj in cell_objects(scene):
-        mesh = obj.data
-        try:
-            values = _map(obj).gather(row)
-        except (KeyError, IndexError) as exc:  # a mesh from another model or edited by hand
-            scene.neuron_live.status = f"{obj.name} does not match the frame cache ({exc}); rebuild the mesh"
-            continue
-        attributes.write(mesh, name, values)
-        mesh.update()
+    with session.main_turn:  # a run in flight waits: else it takes a chunk at every numpy call
+        for obj in cell_objects(scene):
+            mesh = obj.data
+            try:
+                values = _map(obj).gather(row)
+            except (KeyError, IndexError) as exc:  # a mesh from another model or edited by hand
+                scene.neuron_live.status = f"{obj.name} does not match the frame cache ({exc}); rebuild the mesh"
+                continue
+            attributes.write(mesh, name, values)
+            mesh.update()
 
 
 def _show_no_data(scene):

@@ -66,9 +66,15 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
     task = Task(label="simulation", future=None, on_done=on_done)
     report = _progress_reporter(worker, settings, first_frame)
 
+    def between_chunks():
+        """Before every NEURON call: Blender's turn first (it may be colouring the cells),
+        then Cancel."""
+        session.main_turn.wait()
+        return task.cancel.is_set()
+
     def in_blender(cache, progress):
         with cores.spike_recording(neuron_h(), model, cache, settings, extend=extend):  # spikes.npz: the raster
-            return simulate(settings, cache, start_frame=first_frame, cancelled=task.cancel.is_set,
+            return simulate(settings, cache, start_frame=first_frame, cancelled=between_chunks,
                             progress=progress, replay=extend)
 
     def in_process(cache, progress):

@@ -11,6 +11,7 @@ from ..engine.state import session
 from ..scene import playback
 
 PUMP_INTERVAL = 0.05
+LIVE_SHARE = 0.05  # at most this share of a run's time goes to colouring the cells live
 
 
 def start(task):
@@ -38,19 +39,26 @@ def pump():
         if task.on_done:
             task.on_done(task)
         return None
+    if task.progress != task.shown_progress:
+        task.shown_progress = task.progress
+        wm.progress_update(task.progress)
     done = task.cache.frames_done if task.cache is not None else 0
-    if (task.progress, done) == task.shown:  # nothing new: leave the GIL to NEURON at once
-        return PUMP_INTERVAL
-    task.shown = (task.progress, done)
-    wm.progress_update(task.progress)
-    scene = bpy.context.scene
-    if done:
-        newest = playback.frame_of_sample(scene, done - 1)
-        if scene.neuron_live.follow and scene.frame_current != newest:
-            scene.frame_set(newest)  # the frame handler writes the colours
-        else:
-            playback.refresh(scene)  # colours update live at the current frame
+    if done != task.shown_frames and time.perf_counter() >= task.show_after:
+        task.shown_frames = done
+        started = time.perf_counter()
+        with session.main_turn:  # frame_set lets go of the GIL: NEURON waits out this turn
+            _show_newest(bpy.context.scene, done)
+        task.show_after = started + (time.perf_counter() - started) / LIVE_SHARE
     return PUMP_INTERVAL
+
+
+def _show_newest(scene, done):
+    """Colour the cells with the newest frame (and go to it when following the run)."""
+    newest = playback.frame_of_sample(scene, done - 1)
+    if scene.neuron_live.follow and scene.frame_current != newest:
+        scene.frame_set(newest)  # the frame handler writes the colours
+    else:
+        playback.refresh(scene)  # colours update live at the current frame
 
 
 def wait(task, timeout=None, on_progress=None):
