@@ -120,3 +120,56 @@ def test_unwritable_cache_folder_is_a_clear_error(nl, scene, tmp_path):
     engine = import_module(nl.__name__ + ".addon.engine")
     with pytest.raises(engine.CacheError, match="Cannot write the frame cache"):
         engine.FrameCache.create(blocked / "sub.nlcache", 3, 4, variable="v")
+
+
+def _run_until(tasks, task, frames, *, pump=True):
+    """Let `task` simulate (pumping, as Blender's timer does) until it has `frames` frames."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while task.cache is None or task.cache.frames_done < frames:
+        assert time.monotonic() < deadline and not task.future.done(), "the run made no frames"
+        if pump:
+            tasks.pump()
+        time.sleep(0.005)
+
+
+def test_cells_colour_live_during_a_run(nl, scene):
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    tasks = nl.addon.session.tasks
+    task = nl.run(tstop=100000, frames_per_ms=1, wait_done=False)
+    try:
+        _run_until(tasks, task, 5)
+        _run_until(tasks, task, task.cache.frames_done + 5)  # the pump has shown a frame since
+        shown = task.shown_frames
+        assert shown >= 5 and scene.frame_current == scene.frame_start + shown - 1, "it follows the run"
+        obj = next(o for o in scene.objects if o.get("neuron_live_cells"))
+        segment = nl.addon.scene.attributes.read(obj.data, "segment", "INT")
+        live = nl.addon.scene.attributes.read(obj.data, "voltage")
+        np.testing.assert_array_equal(live, task.cache.frames[shown - 1][segment])
+        assert segment.max() == model.n_segments - 1
+    finally:
+        nl.cancel()
+        tasks.wait(task, timeout=30)
+
+
+@pytest.mark.parametrize("own_run", [False, True], ids=["chunks", "own run()"])
+def test_run_waits_while_blender_colours_the_cells(nl, scene, own_run):
+    """numpy and frame_set let go of the GIL in the middle of colouring the cells: NEURON
+    must not take a chunk each time (the main thread's turn would last many chunks)."""
+    import time
+
+    nl.load_model(str(EXAMPLES / "ball_and_stick.hoc"))
+    tasks = nl.addon.session.tasks
+    task = nl.run(tstop=100000, frames_per_ms=1, own_run=own_run, wait_done=False)
+    try:
+        _run_until(tasks, task, 3, pump=False)
+        with tasks.session.main_turn:
+            time.sleep(0.05)  # the worker reaches its next NEURON call and waits there
+            held = task.cache.frames_done
+            time.sleep(0.3)  # the GIL is free: NEURON would simulate hundreds of frames
+            assert task.cache.frames_done == held, "NEURON ran during the main thread's turn"
+        _run_until(tasks, task, held + 10, pump=False)  # and goes on once the turn is over
+    finally:
+        nl.cancel()
+        tasks.wait(task, timeout=30)
