@@ -1,8 +1,10 @@
 """Simulation rows of the benchmark: wall time inside NEURON Live vs plain NEURON with the
-same integrator (nothing recorded), for one cell, the network (short, long, CVode), with a
-breakdown of where the time goes on the worker thread; the longest main-thread gap during
-a run; then the hosts (separate process vs in Blender, Run → first frame, cancel latency)
-and the cores (NEURON threads and MPI processes, 2 against 1, on the network and a ring).
+same integrator (nothing recorded), for one cell, a 1,000-segment cell and the network
+(short, with its cells coloured live, CVode, long), with a breakdown of where the time
+goes on the worker thread; the longest main-thread gap during a run; then the hosts
+(separate process vs in Blender, Run → first frame, cancel latency) and the cores (NEURON
+threads and MPI processes, 2 against 1, on the network and a ring). Short runs are the
+best of 3, plain NEURON and ours taking turns, so that the machine's drift hits both.
 
 A run's wall time is Run → the worker's last frame, with the main thread pumping as
 Blender's timer does (every 50 ms), and again as a busy UI would (wanting the GIL every
@@ -38,19 +40,23 @@ def _plain_seconds(h, tstop, v_init, *, cvode=False, frames_per_ms=None):
 
 def _stepping_seconds(h, tstop, v_init, frames_per_ms, make_read=None):
     """Plain NEURON stepped to every frame time by psolve (fixed step): the floor of any
-    frame loop; `make_read()`: a reader of every segment's v, called at each frame."""
+    frame loop; `make_read()`: a reader of every segment's v, called at each frame.
+    Returns (seconds in all, seconds of them inside the reads)."""
     pc = h.ParallelContext()
     pc.set_maxstep(10)
     read = make_read() if make_read else None
     h.finitialize(v_init)
     if read:
         read()  # (a reader checks itself at its first frame)
-    started = time.perf_counter()
+    clock, reading = time.perf_counter, 0.0
+    started = clock()
     for frame in range(1, int(round(tstop * frames_per_ms)) + 1):
         pc.psolve(frame / frames_per_ms)
         if read:
+            before = clock()
             read()
-    return time.perf_counter() - started
+            reading += clock() - before
+    return clock() - started, reading
 
 
 def _gather(h):
@@ -114,40 +120,57 @@ def _best(nl, tasks, repeat, pump_every=0.001, **settings):
     return min((_ours(nl, tasks, pump_every, **settings) for _ in range(repeat)), key=lambda run: run.wall)
 
 
+REPEAT = 3  # short runs: the best of 3, plain NEURON and ours taking turns (this machine drifts ±5 %)
+
+
 def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
-    """Rows for a 1-cell model (long run, many frames) and the benchmark network (20 ms,
-    a long run, CVode on); `smoke` runs each for a few ms only."""
+    """Rows for a 1-cell model (long run, many frames), a cell of 1,000 segments and the
+    benchmark network (20 ms; with its cells coloured live; CVode on; a long run);
+    `smoke` runs each for a few ms only."""
     from neuron import h
 
     big_cell = write_network(tempfile.mkdtemp(), 1, nseg=9 if smoke else 99)  # one cell of ~1,000 segments
-    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, False, 2, True),
-             ("1,000-segment cell", big_cell, 5 if smoke else 500, False, 2, True),
-             ("network", Path(network_file), 2 if smoke else 20, False, 2, True),
-             ("network CVode", Path(network_file), 2 if smoke else 20, True, 2, True),
-             ("network long run", Path(network_file), 3 if smoke else 200, False, 2, False))  # last: its
+    network = Path(network_file)
+    # label, model, tstop, CVode, cell meshes built (coloured live), best of REPEAT
+    cases = (("1 cell", REPO / "examples" / "ball_and_stick.py", 5 if smoke else 2000, False, False, True),
+             ("1,000-segment cell", big_cell, 5 if smoke else 500, False, False, True),
+             ("network", network, 2 if smoke else 20, False, False, True),
+             ("network, cells coloured live", network, 2 if smoke else 20, False, True, True),
+             ("network CVode", network, 2 if smoke else 20, True, False, True),
+             ("network long run", network, 3 if smoke else 200, False, False, False))  # last: its
     # 160 MB cache is still being written back to disk for a while after it ends
-    for label, path, tstop, cvode, per_ms, repeat in cases:
-        model = nl.load_model(str(path), build=False)
+    per_ms = 2
+    for label, path, tstop, cvode, shown, repeat in cases:
+        model = nl.load_model(str(path), build=shown)
         worker = tasks.session.worker
-        runs = 2 if repeat else 1
-        plain = min(worker.submit(_plain_seconds, h, tstop, -65, cvode=cvode).result() for _ in range(runs))
-        frames = int(round(tstop * per_ms)) + 1
-        name = f"{label} ({model.n_segments} segments, {tstop:g} ms, {frames} frames)"
         settings = dict(tstop=tstop, frames_per_ms=per_ms, cvode=cvode)
-        if not repeat:  # one long run: the segment pointers are built by a short one first
-            nl.run(tstop=min(tstop, 1), frames_per_ms=per_ms, cvode=cvode)
-        elif label == "network":  # the first run after a load builds the segment pointers
+        if label == "network":  # the first run after a load builds the segment pointers
             first = _ours(nl, tasks, 0.05, **settings)
-            row(f"  first run after the load, {label}", first.wall, plain, "pointers to every segment built once a load")
-        timer = _best(nl, tasks, runs, 0.05, **settings)
-        busy = _best(nl, tasks, runs, 0.001, **settings)
+            row(f"  first run after the load, {label}", first.wall,
+                worker.submit(_plain_seconds, h, tstop, -65).result(), "pointers to every segment built once a load")
+        else:
+            nl.run(tstop=min(tstop, 1), frames_per_ms=per_ms, cvode=cvode)
+        plains, recorded, timers, busies = [], [], [], []
+        for _ in range(REPEAT if repeat else 1):
+            plains.append(worker.submit(_plain_seconds, h, tstop, -65, cvode=cvode).result())
+            if cvode:
+                recorded.append(worker.submit(_plain_seconds, h, tstop, -65, cvode=True,
+                                              frames_per_ms=per_ms).result())
+            timers.append(_ours(nl, tasks, 0.05, **settings))
+            busies.append(_ours(nl, tasks, 0.001, **settings))
+        plain = min(plains)
+        timer, busy = (min(runs, key=lambda run: run.wall) for runs in (timers, busies))
+        frames = int(round(tstop * per_ms)) + 1
+        best = f", best of {REPEAT}" if repeat else ""
+        name = f"{label} ({model.n_segments} segments, {tstop:g} ms, {frames} frames{best})"
         row(f"simulation wall time (s), {name}", timer.wall, plain, "≤ 1.05× plain NEURON (Blender's timer)")
         row(f"  same, busy UI (GIL wanted every 1 ms), {label}", busy.wall, plain, "worst case")
         if cvode:
-            recorded = min(worker.submit(_plain_seconds, h, tstop, -65, cvode=True, frames_per_ms=per_ms).result()
-                           for _ in range(runs))
-            row(f"  against plain NEURON recording the frame times, {label}", timer.wall, recorded,
+            row(f"  against plain NEURON recording the frame times, {label}", timer.wall, min(recorded),
                 "CVode stops at every frame time in both")
+        if shown:
+            row(f"  main thread's share of the run (%), {label}", 100 * sum(timer.pumps) / timer.wall, 5,
+                "colouring live ≤ 5 %")
         if label in ("network", "1,000-segment cell"):
             _breakdown(nl, tasks, row, label, model, h, plain, timer.wall, tstop, per_ms)
         waits, pumps = busy.waits, busy.pumps
@@ -159,7 +182,8 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
 
 
 def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
-    """Where the time goes on the worker thread, each figure against plain NEURON."""
+    """Where the time goes on the worker thread, each figure against plain NEURON (best of
+    REPEAT, the four taking turns); reads are timed themselves, the rest is a difference."""
     from importlib import import_module
     engine = import_module(nl.__name__ + ".addon.engine")
     sampling = import_module(nl.__name__ + ".addon.engine.sampling")
@@ -167,22 +191,21 @@ def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
     worker = tasks.session.worker
 
     def stepping(make_read=None):
-        return min(worker.submit(_stepping_seconds, h, tstop, -65, per_ms, make_read).result() for _ in range(2))
-    floor = stepping()
-    gathering = stepping(lambda: _gather(h))
-    reading = stepping(lambda: sampling.FrameReader(h, "v", model.n_segments).read)
-    simulated, created = min(_engine_seconds(nl, model, settings) for _ in range(2))
+        return worker.submit(_stepping_seconds, h, tstop, -65, per_ms, make_read).result()
+    runs = [(stepping(), stepping(lambda: _gather(h)),
+             stepping(lambda: sampling.FrameReader(h, "v", model.n_segments).read),
+             _engine_seconds(nl, model, settings)) for _ in range(REPEAT)]
+    (floor, _), (gathering, gathered), (reading, read), (simulated, created) = (min(column) for column in zip(*runs))
     per_frame = 1e3 / (settings.n_frames - 1)
     part = f"  {label} breakdown:"
     row(f"{part} psolve to every frame time, nothing read", floor, plain, "the floor of a frame loop")
     row(f"{part} same + PtrVector.gather of every v a frame", gathering, plain, "plain NEURON reading the frames")
     row(f"{part} same + our read of every v a frame", reading, plain, "NEURON's voltage array, checked")
     row(f"{part} engine alone (chunks, reads, cache writes)", simulated, plain, "no pump")
-    row(f"{part} PtrVector.gather per frame (ms)", (gathering - floor) * per_frame, 1,
-        f"{model.n_segments} data handles")
-    row(f"{part} our read per frame (ms)", (reading - floor) * per_frame, 1, "")
-    row(f"{part} our other work per frame (ms)", (simulated - reading) * per_frame, 1,
-        "chunking, NaN check, cache write, progress")
+    row(f"{part} PtrVector.gather per frame (ms)", gathered * per_frame, 1, f"{model.n_segments} data handles")
+    row(f"{part} our read per frame (ms)", read * per_frame, 1, "")
+    row(f"{part} our other work per frame (ms)", (simulated - floor - read) * per_frame, 1,
+        "chunking, NaN check, cache write, progress (engine − floor − read)")
     row(f"{part} new frame cache (ms)", created * 1e3, plain * 1e3, f"{settings.n_frames} × {model.n_segments} NaNs")
     row(f"  {label}: ours (Blender's timer) against plain NEURON reading the frames", ours, gathering, "≤ 1.05×")
 
