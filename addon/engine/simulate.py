@@ -185,8 +185,10 @@ def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
 def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
     """CVode in one process: every stop at a requested time restarts the integrator
     (`psolve` in wall-time chunks cost 1.5× plain NEURON), so frames are reached by single
-    steps (`fadvance`) in chunk-long bursts, and `solve(t_frame)` then interpolates back
-    to the frame time, as plain NEURON's Vector.record at given times does."""
+    steps (`fadvance`), and `solve(t_frame)` then interpolates back to the frame time, as
+    plain NEURON's Vector.record at given times does (the same steps, the same values).
+    `cancelled()` is asked before every step: one CVode step of a big network takes longer
+    than a chunk."""
     clock, chunk, per_ms = time.perf_counter, settings.chunk_seconds, settings.frames_per_ms
     fadvance, solve = h.fadvance, cvode.solve
     offered = clock()
@@ -195,10 +197,7 @@ def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
         while h.t < t_frame:
             if cancelled():
                 return frame
-            burst = clock()
-            fadvance()  # at least one step a burst
-            while h.t < t_frame and clock() - burst < chunk:
-                fadvance()
+            fadvance()
         solve(t_frame)
         sample(frame)
         offered = _offer_turn(offered, chunk)
