@@ -55,7 +55,8 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     finished, cancelled or failed run stopped (Continue to a later tstop). Stops within
     one chunk when `cancelled()` turns true, leaving NEURON mid-frame (it is asked
     before every NEURON call, and may wait there: Blender's main thread has its turn
-    first); the frames done stay usable and continuing from there steps exactly as the uninterrupted run would.
+    first); the frames done stay usable and continuing from there steps exactly as the
+    uninterrupted run would.
     Frames sample at exact frame times with CVode (interpolated there), at the nearest
     dt step with fixed steps. `replay`: when NEURON no longer holds the state at
     `start_frame` (the model was loaded again, e.g. after reopening a .blend whose run was
