@@ -176,7 +176,9 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
         if label in ("network", "1,000-segment cell"):
             _breakdown(nl, tasks, row, label, model, h, plain, timer.wall, tstop, per_ms)
         if shown:  # the next cases show nothing: a load without building keeps the old meshes
-            _remove_cells(nl)
+            import bpy
+            from importlib import import_module
+            import_module(nl.__name__ + ".addon.scene.groups").remove_cells(bpy.context.scene)
         waits, pumps = busy.waits, busy.pumps
         row(f"main-thread stall, max (ms), {label}", max(waits) * 1e3, 20, "≤ 20 ms")
         row(f"main-thread stall, median (ms), {label}", statistics.median(waits) * 1e3, 20, "")
@@ -185,14 +187,6 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
             "the turn without GIL waits or the machine's pauses")
     host_rows(nl, tasks, row, network_file, smoke=smoke)
     core_rows(nl, tasks, row, network_file, smoke=smoke)
-
-
-def _remove_cells(nl):
-    import bpy
-    from importlib import import_module
-    playback = import_module(nl.__name__ + ".addon.scene.playback")
-    for obj in playback.cell_objects(bpy.context.scene):
-        bpy.data.objects.remove(obj)
 
 
 def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
