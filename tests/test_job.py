@@ -215,7 +215,8 @@ def test_example_has_a_one_line_description(name):
 
 @pytest.mark.parametrize("option", [["--fps", "0"], ["--samples", "0"], ["--tstop", "-5"], ["--tstop", "nan"],
                                     ["--resolution", "641x360"], ["--resolution", "wide"], ["--frames", "9-3"],
-                                    ["--frames-per-ms", "0"]])
+                                    ["--frames-per-ms", "0"], ["--dt", "0"], ["--threads", "65"],
+                                    ["--secondorder", "3"], ["--celsius", "warm"]])
 def test_bad_options_exit_2_before_blender_starts(nl, option, tmp_path, capsys):
     started = []
     code = nl.addon.job.cli.main([str(EXAMPLES / "ball_and_stick.py"), "--out", str(tmp_path), *option],

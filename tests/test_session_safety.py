@@ -29,7 +29,7 @@ def test_failed_load_after_a_good_model_never_runs_the_debris(nl, scene, tmp_pat
     status = scene.neuron_live.status
     assert "NEURON no longer holds ball_and_stick.hoc" in status and "Run reloads it" in status
     assert session_of(nl).model is None, "the old Model must not stand for the broken file's cells"
-    np.testing.assert_array_equal(session_of(nl).cache.frames, first), "the last good run still plays"
+    np.testing.assert_array_equal(session_of(nl).cache.frames, first, err_msg="the last good run still plays")
 
     cache = nl.run(tstop=5)  # reloads ball_and_stick.hoc, then simulates it
     assert Path(cache.meta["model"]).name == "ball_and_stick.hoc"
@@ -71,13 +71,13 @@ def test_caches_differ_per_scene(nl, scene):
 
 
 @pytest.mark.parametrize("setting, value, reason", [
-    ("tstop", 0.0, "tstop must be above 0"),
-    ("tstop", -5.0, "tstop must be above 0"),
+    ("tstop", 0.0, "tstop must be at least 0.001 ms"),
+    ("tstop", -5.0, "tstop must be at least 0.001 ms"),
     ("tstop", float("nan"), "tstop must be a finite number"),
     ("tstop", float("inf"), "tstop must be a finite number"),
-    ("dt", 0.0, "dt must be above 0"),
+    ("dt", 0.0, "dt must be at least 1e-06 ms"),
     ("dt", 10.0, "dt 10 ms is longer than the time between frames"),
-    ("frames_per_ms", 0.0, "frames_per_ms must be above 0"),
+    ("frames_per_ms", 0.0, "frames_per_ms must be at least 0.001"),
     ("v_init", float("nan"), "v_init must be a finite number"),
     ("variable", "not a name", "not a NEURON range variable name"),
 ])

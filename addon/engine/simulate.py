@@ -8,7 +8,6 @@ import gc
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -18,32 +17,10 @@ from .cache import CacheError
 from .cores import use_threads
 from .errors import SimulationError
 from .own_run import run_own
+from .run_settings import RunSettings
 from .sampling import FrameReader
 
-
-@dataclass
-class RunSettings:
-    tstop: float = 50.0
-    dt: float = 0.025
-    v_init: float = -65.0
-    celsius: float = 6.3
-    cvode: bool = False
-    atol: float = 1e-3  # CVode absolute tolerance
-    rtol: float = 0.0   # CVode relative tolerance (NEURON's default: absolute only)
-    secondorder: int = 0  # 0 implicit Euler, 1 and 2 Crank-Nicolson (fixed steps)
-    own_run: bool = False  # run through the model's own run() (its stimuli, init() and advance())
-    frames_per_ms: float = 2.0
-    variable: str = "v"
-    chunk_seconds: float = 0.004  # wall time per NEURON call: bounds Blender's UI stall
-    threads: int = 1    # NEURON threads (ParallelContext.nthread); 1 where the model cannot split
-    processes: int = 1  # MPI ranks (mpiexec) for a model in a process of its own that deals out gids
-
-    @property
-    def n_frames(self):
-        return int(round(self.tstop * self.frames_per_ms)) + 1
-
-    def as_dict(self):
-        return asdict(self)
+__all__ = ("RunSettings", "SimulationError", "simulate")  # RunSettings: re-exported, defined in run_settings
 
 
 def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progress=lambda t, frame: None,

@@ -7,6 +7,7 @@ by path before `import bpy`, so `--help` and bad arguments answer at once.
 import argparse
 import contextlib
 import ctypes
+import importlib.util
 import os
 import sys
 import time
@@ -22,8 +23,7 @@ def parser(prog=None):
         "a trace plot and a colour bar. Exit code 0 on success, 1 (with the reason) on failure.")
     p.add_argument("model", type=Path, help="the model: a .hoc, .py, .swc, .asc or MorphML .xml file")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    p.add_argument("--tstop", type=_positive(float), help="simulate to this time in ms (default: the model's own)")
-    p.add_argument("--frames-per-ms", type=_positive(float), help="cache samples per ms of simulated time (default: 2)")
+    _add_run_settings(p.add_argument_group("run settings (the scene's, as in the panel)"))
     p.add_argument("--action", metavar="LABEL",
                    help="the menu button to press when the model file only builds a menu (its label)")
     p.add_argument("--clamp", action="store_true",
@@ -42,6 +42,45 @@ def parser(prog=None):
     p.add_argument("--verbose", action="store_true",
                    help="show Blender's and NEURON's own output here (default: written to OUT/<name>.log)")
     return p
+
+
+def _run_settings():
+    """engine/run_settings.py (standard library only): by path, as demo.py loads this file,
+    or as the package's own module inside Blender."""
+    if __package__:
+        return importlib.import_module("..engine.run_settings", __package__)
+    name = "neuron_live_run_settings"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "engine"
+                                                      / "run_settings.py")
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+def _add_run_settings(group):
+    """One option per run setting (--tstop, --dt, --cvode/--no-cvode, ...), built from its Spec;
+    unset, the model's own value (or the add-on's default) stays."""
+    for spec in _run_settings().SPECS.values():
+        unit = f", in {spec.unit}" if spec.unit else ""
+        default = "the model's own" if spec.from_model else f"{spec.default:g}" if spec.kind in (int, float) \
+            else spec.default
+        bounds = f"; {spec.bounds_text()}" if spec.bounds_text() else ""
+        kind = {"action": argparse.BooleanOptionalAction} if spec.kind is bool else {"type": _checked(spec)}
+        group.add_argument("--" + spec.name.replace("_", "-"), dest=spec.name, default=None, **kind,
+                           help=f"{spec.description}{unit} (default: {default}{bounds})".replace("%", "%%"))
+
+
+def _checked(spec):
+    """An argparse type for one run setting: converted and checked against its Spec (out of
+    bounds, nan and inf are refused, never quietly changed)."""
+    def parse(text):
+        try:
+            return spec.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = spec.kind.__name__
+    return parse
 
 
 def _positive(kind):
@@ -81,7 +120,8 @@ def _frame_range(text):
 
 def job_options(args):
     """Parsed arguments → run_job keywords."""
-    return dict(tstop=args.tstop, frames_per_ms=args.frames_per_ms, engine=args.engine,
+    settings = {name: getattr(args, name) for name in _run_settings().SPECS if getattr(args, name) is not None}
+    return dict(settings, engine=args.engine,
                 resolution=args.resolution, fps=args.fps, frame_range=args.frames, samples=args.samples,
                 palette=args.palette, video=args.video, keep_frames=args.keep_frames, action=args.action,
                 clamp=args.clamp)

@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from ..colour import palettes
+from ..engine.run_settings import RUN_SETTINGS
 from ..engine.settings_check import SettingsError, check_settings
 from ..scene import compat, framing
 from ..session import colouring, loading, meshes, plotting, running
@@ -74,7 +75,7 @@ class _Progress:
 def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCLES",
             resolution=(640, 360), fps=24, frame_range=None, samples=16, palette=None,
             stills=STILLS, video=True, keep_frames=False, new_file=True, on_progress=None, action=None,
-            clamp=False):
+            clamp=False, **settings):
     """Load, simulate, build, colour, save `out_dir/<name>.blend` (its frame cache beside it),
     render `<name>.mp4` (H.264) and PNG stills, and write the trace plot and colour bar.
 
@@ -82,13 +83,16 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     and/or frame numbers. `frame_range`: (first, last) scene frames; default all simulated.
     `new_file` starts from an empty file (File › New) so nothing else lands in the .blend.
     `action`: the menu button to press for an entry that only builds a menu; `clamp`: add
-    a current clamp at the soma. `on_progress(stage, overall_fraction, message)`.
+    a current clamp at the soma. `settings`: other run settings (dt, v_init, cvode, ...; see
+    engine/run_settings.py), None or absent for the model's own (or the add-on's default).
+    `on_progress(stage, overall_fraction, message)`.
     Every option is checked before anything loads (JobOptionError). Returns a `JobResult`.
     """
     model_path, out = Path(model_path).resolve(), Path(out_dir).resolve()
     if not model_path.is_file():
         raise JobError(f"{model_path}: no such model file")
-    width, height, engine_id = _check_options(resolution, engine, stills, palette, tstop, frames_per_ms, fps, samples)
+    settings = {k: v for k, v in dict(settings, tstop=tstop, frames_per_ms=frames_per_ms).items() if v is not None}
+    width, height, engine_id = _check_options(resolution, engine, stills, palette, settings, fps, samples)
     stages = ["load", "simulate", "build", "colour", "save"]
     stages += ["render"] if (video or stills) else []
     stages += ["encode"] if video else []
@@ -112,7 +116,6 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     _save(blend)  # before the run, so the frame cache is written beside the .blend
     lap("load")
     progress("simulate", 0, model.summary())
-    settings = {k: v for k, v in (("tstop", tstop), ("frames_per_ms", frames_per_ms)) if v is not None}
     cache = running.run(scene=scene, on_progress=lambda task: progress("simulate", task.progress, task.message),
                     **settings)
     lap("simulate")
@@ -184,7 +187,7 @@ def _save(blend):
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
 
 
-def _check_options(resolution, engine, stills, palette, tstop, frames_per_ms, fps, samples):
+def _check_options(resolution, engine, stills, palette, settings, fps, samples):
     """Every option that can be checked without the model, so a typo fails in a second
     rather than after the simulation. Returns (width, height, Blender's engine id)."""
     width, height = (int(v) for v in resolution)
@@ -194,7 +197,10 @@ def _check_options(resolution, engine, stills, palette, tstop, frames_per_ms, fp
         if int(value) < 1:
             raise JobOptionError(f"{name} must be at least 1 (it is {value})")
     try:
-        check_settings({k: v for k, v in (("tstop", tstop), ("frames_per_ms", frames_per_ms)) if v is not None})
+        unknown = sorted(settings.keys() - set(RUN_SETTINGS))
+        if unknown:
+            raise JobError(f"unknown run setting {unknown[0]!r} (known: {', '.join(RUN_SETTINGS)})")
+        check_settings(settings)
         if palette:
             palettes.colormap(palette)
         _still_frames(stills, 1, 1)

@@ -3,9 +3,22 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from ..colour.palettes import PaletteError, palette_names
+from ..engine.run_settings import SPECS
 from ..scene import legend, materials, netcons
 from ..scene.groups import COLOUR_ITEMS, INTERACTION_ITEMS
 from ..session import colouring, meshes
+
+PROPERTIES = {bool: BoolProperty, int: IntProperty, float: FloatProperty, str: StringProperty}
+
+
+def run_setting(name):
+    """The Blender property of one run setting, built from its Spec (engine/run_settings.py):
+    the same default, bounds and description as the job's options and the checks."""
+    spec = SPECS[name]
+    options = {key: getattr(spec, key) for key in ("min", "max", "precision") if getattr(spec, key) is not None}
+    unit = f" ({spec.unit})" if spec.unit else ""
+    return PROPERTIES[spec.kind](name=spec.title, default=spec.default, description=spec.description + unit,
+                                 **options)
 
 
 class NEURONLIVE_PG_group(bpy.types.PropertyGroup):
@@ -22,29 +35,17 @@ class NEURONLIVE_PG_group(bpy.types.PropertyGroup):
 class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     model_path: StringProperty(name="Model", subtype="FILE_PATH",
                                description="hoc, Python or morphology file last loaded")
-    tstop: FloatProperty(name="tstop", default=50.0, min=0.001, unit="NONE",
-                         description="Simulate from 0 to this time (ms)")
-    dt: FloatProperty(name="dt", default=0.025, min=1e-6, precision=6, description="Time step (ms)")
-    v_init: FloatProperty(name="v_init", default=-65.0, description="Initial membrane potential (mV)")
-    celsius: FloatProperty(name="celsius", default=6.3, description="Temperature (°C)")
-    cvode: BoolProperty(name="CVode", default=False, description="Variable time step")
-    atol: FloatProperty(name="Tolerance", default=1e-3, min=1e-9, precision=6,
-                        description="CVode absolute tolerance")
-    rtol: FloatProperty(name="Relative tolerance", default=0.0, min=0.0, precision=6,
-                        description="CVode relative tolerance (0: absolute tolerance only, NEURON's default)")
-    secondorder: IntProperty(name="secondorder", default=0, min=0, max=2,
-                             description="0: implicit Euler; 1, 2: Crank-Nicolson (NEURON's secondorder)")
-    own_run: BoolProperty(name="Model's own run()", default=False,
-                          description="Run through the model's own run() (its stimuli, init() and "
-                                      "advance()), frames sampled at frame times; on for models that "
-                                      "define their own run procedures, and for models whose stimuli "
-                                      "exist only in the run they make while loading (loaded again)")
-    threads: IntProperty(name="Threads", default=1, min=1, max=64,
-                         description="NEURON threads for a run (ParallelContext.nthread): cells are dealt out "
-                                     "to the cores; a model with mechanisms that are not thread safe runs on 1")
-    processes: IntProperty(name="Processes", default=1, min=1, max=64,
-                           description="MPI processes (mpiexec) for a model written for ParallelContext "
-                                       "(cells by gid), with the Separate process host; 1 without mpiexec")
+    tstop: run_setting("tstop")
+    dt: run_setting("dt")
+    v_init: run_setting("v_init")
+    celsius: run_setting("celsius")
+    cvode: run_setting("cvode")
+    atol: run_setting("atol")
+    rtol: run_setting("rtol")
+    secondorder: run_setting("secondorder")
+    own_run: run_setting("own_run")
+    threads: run_setting("threads")
+    processes: run_setting("processes")
     host: EnumProperty(
         name="NEURON runs", default="IN_BLENDER",
         items=[("IN_BLENDER", "In Blender", "A thread in Blender: NEURON's h stays at hand in the Python console"),
@@ -54,10 +55,8 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                     "one, get a process of their own either way)")
     follow: BoolProperty(name="Follow", default=True,
                          description="Move the playhead to the newest frame while simulating")
-    frames_per_ms: FloatProperty(name="Frames per ms", default=2.0, min=0.001,
-                                 description="Animation frames per simulated millisecond")
-    variable: StringProperty(name="Variable", default="v",
-                             description="Range variable to record (v, cai, ik, m_hh, ...)")
+    frames_per_ms: run_setting("frames_per_ms")
+    variable: run_setting("variable")
     # No DIR_PATH subtype: Blender 4.2 warns on its "//" (blend-relative) prefix.
     cache_path: StringProperty(name="Cache", description="Frame cache of the last run ('//' = beside the .blend)")
     status: StringProperty(name="Status", description="What NEURON Live did last")
