@@ -106,9 +106,6 @@ class Model:
         return (self.locate(self.netcon_source_section, self.netcon_source_x),
                 self.locate(self.netcon_target_section, self.netcon_target_x))
 
-    def point_process_points(self):
-        return self.locate(self.point_process_section, self.point_process_x)
-
     def summary(self):
         text = (f"{len(self.cell_names)} cell(s), {self.n_sections} sections, "
                 f"{self.n_segments} segments, {len(self.points)} 3-D points")

@@ -322,22 +322,25 @@ def test_unknown_units_and_no_segment_table_open(cache_module, tmp_path):
     assert reopened.meta["units"] == "" and reopened.frames.shape == (1, 1)
 
 
-def test_summary_tells_complete_cancelled_failed_and_interrupted(cache_module, tmp_path):
+def test_open_tells_complete_cancelled_failed_and_interrupted(cache_module, tmp_path):
     FrameCache = cache_module.FrameCache
+
+    def state(cache):
+        return cache.frames_done, {key for key in ("complete", "cancelled", "error") if cache.meta.get(key)}
+
     good_cache(cache_module, tmp_path / "complete")
-    assert FrameCache.open(tmp_path / "complete").summary == f"complete: {N_FRAMES} frames"
+    assert state(FrameCache.open(tmp_path / "complete")) == (N_FRAMES, {"complete"})
     good_cache(cache_module, tmp_path / "cancelled", done=3, cancelled=True)
-    assert FrameCache.open(tmp_path / "cancelled").summary == f"cancelled after 3 of {N_FRAMES} frames"
+    assert state(FrameCache.open(tmp_path / "cancelled")) == (3, {"cancelled"})
     good_cache(cache_module, tmp_path / "failed", done=2, error="NaN in 'v'")
-    assert FrameCache.open(tmp_path / "failed").summary.startswith(f"failed after 2 of {N_FRAMES} frames: NaN")
+    failed = FrameCache.open(tmp_path / "failed")
+    assert state(failed) == (2, {"error"}) and failed.meta["error"].startswith("NaN")
     running = FrameCache.create(tmp_path / "cut", N_FRAMES, N_SEGMENTS, variable="v", frames_per_ms=2.0)
     for k in range(4):
         running.write(k, np.zeros(N_SEGMENTS, np.float32))
     running.save_meta()  # Blender dies here: finish() never runs
-    assert running.summary == f"running: 4 of {N_FRAMES} frames" and not running.interrupted
-    cut = FrameCache.open(tmp_path / "cut")
-    assert cut.interrupted and cut.summary == f"incomplete: 4 of {N_FRAMES} frames (the run was interrupted)"
-    assert not FrameCache.open(tmp_path / "cancelled").interrupted
+    assert state(running) == (4, set())
+    assert state(FrameCache.open(tmp_path / "cut")) == (4, set()), "interrupted: the rows written, no outcome"
 
 
 # --- Creating, replacing, trimming ---------------------------------------------------

@@ -188,16 +188,6 @@ def ramp_stops(cmap, start=0.0, stop=1.0, max_stops=MAX_STOPS):
     return ramp
 
 
-def uniform_ramp(cmap, start=0.0, stop=1.0, n=MAX_STOPS):
-    """Evenly spaced LINEAR stops (what a naive ramp does), kept to measure against."""
-    grid = np.linspace(0.0, 1.0, DENSE)
-    truth = sample(cmap, grid, start, stop)
-    positions = np.linspace(0.0, 1.0, n)
-    ramp = Ramp(positions, sample(cmap, positions, start, stop), "LINEAR", 0.0)
-    ramp.max_error = srgb_error(ramp.evaluate(grid), truth)
-    return ramp
-
-
 def qualitative_colors(n, palette="deep"):
     """`n` linear RGBA colours from a palette as seaborn spaces them (qualitative ones cycle)."""
     import seaborn

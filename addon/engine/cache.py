@@ -73,7 +73,6 @@ class FrameCache:
         self._rows = frames.view(np.ndarray)  # same memory; skips np.memmap's per-access overhead
         self.meta = meta
         self.target = None if target is None else Path(target)  # where promote() puts a staged cache
-        self._writing = target is not None or getattr(frames, "mode", "r") != "r"
         self._saved_at = 0.0
 
     @classmethod
@@ -165,27 +164,6 @@ class FrameCache:
     def frames_done(self):
         return self.meta["frames_done"]
 
-    @property
-    def summary(self):
-        """One line for the UI: complete, cancelled, failed, still running, or cut short
-        (meta never finished: Blender or the machine stopped during the run)."""
-        done, total = self.meta["frames_done"], self.meta["n_frames"]
-        if self.meta.get("complete"):
-            return f"complete: {total} frames"
-        if self.meta.get("error"):
-            return f"failed after {done} of {total} frames: {self.meta['error']}"
-        if self.meta.get("cancelled"):
-            return f"cancelled after {done} of {total} frames"
-        if self._writing:
-            return f"running: {done} of {total} frames"
-        return f"incomplete: {done} of {total} frames (the run was interrupted)"
-
-    @property
-    def interrupted(self):
-        """True for a cache whose run stopped without finishing, cancelling or failing."""
-        meta = self.meta
-        return not (self._writing or meta.get("complete") or meta.get("cancelled") or meta.get("error"))
-
     def extend(self, n_frames):
         """Grow to `n_frames` rows (Continue to a later tstop), keeping the frames done."""
         path = self.folder / "frames.npy"
@@ -198,7 +176,6 @@ class FrameCache:
             raise CacheError(f"Cannot grow the frame cache in {self.folder}: {exc.strerror or exc}") from exc
         self.frames = grown
         self._rows = grown.view(np.ndarray)
-        self._writing = True
         self.meta.update(n_frames=n_frames, complete=False, cancelled=False, error=None)
         self.save_meta()
 
@@ -217,7 +194,6 @@ class FrameCache:
         # and flushing a large cache would hold the GIL (a UI stall) for tens of ms.
         self.meta.update(complete=complete, cancelled=cancelled, error=error)
         self.save_meta()
-        self._writing = False
         if not complete and len(self.frames) > self.frames_done:
             self._trim()
 

@@ -21,11 +21,6 @@ class TubeMesh:
     joined_before: np.ndarray  # (P+1,) int64: points joined to their next one, before point i
     cap_points: np.ndarray     # (K,) int64: the first point of every capped polyline
 
-    @property
-    def point_of_vertex(self):
-        return np.repeat(np.arange(len(self.positions) // self.vertices_per_point, dtype=np.int32),
-                         self.vertices_per_point)
-
     def part(self, first, stop):
         """The mesh of points first … stop-1 (whole polylines), indices from 0."""
         n = len(self.joined_before) - 1
