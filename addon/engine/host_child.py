@@ -1,26 +1,18 @@
-"""The engine in a NEURON process of its own: the child's side.
+"""NEURON in a process of its own: the child's side.
 
 A model loaded here cannot take Blender down: a segfault, quit(), sys.exit() or an
 endless loop ends or stalls only this process, which the parent (`host_process`) can
 kill at any moment. No bpy. The parent starts it with Blender's own Python and the
-extension's sys.path; the protocol is one JSON object per line:
-
-  commands (stdin)   {"id": n, "op": "load", "path", "options"}
-                     {"id": n, "op": "simulate", "folder", "settings", "start_frame", "extend"}
-                     {"op": "cancel"}   stop the command in flight within one chunk
-                     {"op": "close"}    (or end of input) exit
-  replies (stdout)   {"id": n, "ok": true, "result": {...}} or {"id": n, "ok": false, "type", "error"}
-  events (stdout)    {"event": "line", "text"}           a compiler line while .mod files build
-                     {"event": "frames", "done", "t"}    frames written to the cache so far
-                     {"event": "ended", "how", ...}      the model ended the process itself
+extension's sys.path; they talk in `messages` (one JSON object per line): commands on
+stdin, replies and events on stdout. Each command has one handler in `HANDLERS`, which
+runs `engine.Engine` — the same methods the thread host calls in Blender.
 
 The model's own output (print, NEURON's messages, a crash's traceback from faulthandler)
-goes to stderr, which the parent keeps in a log file: its last lines explain a crash.
+goes to stderr, which the parent keeps in a capped log: its last lines explain a crash.
 """
 import atexit
 import dataclasses
 import faulthandler
-import json
 import os
 import queue
 import sys
@@ -29,15 +21,16 @@ import time
 import traceback
 from pathlib import Path
 
-from ...model_loaders import Clamp, load_model, neuron_h
+from ...model_loaders import neuron_h
 from ...model_loaders.extract import extract_model
 from ...model_loaders.menus import MenuOnlyModel
 from ...model_loaders.model_io import save_model
-from . import cores, spikes
+from . import cores, messages, spikes
 from .cache import ColumnBlock
-from .simulate import RunSettings, simulate
+from .engine import Engine
+from .simulate import RunSettings
 
-FRAMES_EVERY = 0.02  # s between "frames" events: a small model samples thousands a second
+FRAMES_EVERY = 0.02  # s between `Frames` events: a small model samples thousands a second
 ORPHAN_GRACE = 2.0   # s a child may outlive its parent's pipe before it exits on its own
 
 
@@ -46,28 +39,35 @@ class _Child:
         self._replies, self._lock = replies, threading.Lock()
         self.commands, self.cancel = queue.Queue(), threading.Event()
         self.work = Path(work)
-        self.model = None
+        self.engine = Engine()
         self.kept = None  # what keeps a model's objects alive after it called sys.exit() at load
-        self.current = None  # the command in flight: {"id", "op", "path"?, "writer"?}
+        self.current = None  # the command in flight: (id, message, writer or None)
         self._loads = 0
         threading.Thread(target=self._read, args=(commands,), name="neuron-live-child-commands",
                          daemon=True).start()
 
-    def send(self, message):
+    def send(self, message, ident=None):
         with self._lock:
-            self._replies.write(json.dumps(message) + "\n")
+            self._replies.write(messages.encode(message, ident))
             self._replies.flush()
+
+    def reply(self, ident, **answer):
+        self.send(messages.Reply(**answer), ident)
 
     def _read(self, commands):
         """Commands from the parent; a cancel acts at once, the rest queue for the main thread."""
         for line in commands:
-            message = json.loads(line)
-            if message.get("op") == "cancel":
+            try:
+                ident, message = messages.decode(line)
+            except messages.ProtocolError as exc:
+                print(f"NEURON Live child: {exc}", file=sys.stderr)
+                continue
+            if isinstance(message, messages.Cancel):
                 self.cancel.set()
             else:
-                self.commands.put(message)
+                self.commands.put((ident, message))
         self.cancel.set()  # the parent is gone: stop, and exit even if the model hangs
-        self.commands.put({"op": "close"})
+        self.commands.put((None, messages.Close()))
         timer = threading.Timer(ORPHAN_GRACE, _real_exit, args=(0,))
         timer.daemon = True
         timer.start()
@@ -75,35 +75,33 @@ class _Child:
     def serve(self):
         """Run commands until told to close (main thread: NEURON's own)."""
         while True:
-            message = self.commands.get()
-            if message["op"] == "close":
+            ident, message = self.commands.get()
+            if isinstance(message, messages.Close):
                 return
             self.cancel.clear()
-            self.current = message
+            self.current = [ident, message, None]
             try:
-                result = getattr(self, "_" + message["op"])(message)
-                if self.current is message:  # (a load that ended the process has replied already)
-                    self.send({"id": message["id"], "ok": True, "result": result})
-            except BaseException as exc:  # the parent re-raises it with the model's file
-                self.send({"id": message["id"], "ok": False, **_describe(exc, message)})
+                result = HANDLERS[type(message)](self, message)
+                if self.current is not None:  # (a load that ended the process has replied already)
+                    self.reply(ident, ok=True, result=result)
+            except BaseException as exc:  # the parent raises it again with the model's file
+                self.reply(ident, ok=False, **_describe(exc))
             finally:
                 self.current = None
 
-    def _load(self, message):
-        options = dict(message["options"])
-        if options.get("clamp") is not None:
-            options["clamp"] = Clamp(**options["clamp"])
-        options["on_line"] = lambda text: self.send({"event": "line", "text": text})
+    def load(self, message):
+        def on_line(text):
+            self.send(messages.Line(text=text))
         try:
-            self.model = load_model(message["path"], process="own", **options)
+            model = self.engine.load(message.path, message.options, process="own", on_line=on_line)
         except Exception as exc:
             if not isinstance(exc.__cause__, SystemExit):
                 raise
             # sys.exit() at load: the cells it built are the model (as if it had quit()). Its
             # traceback holds the script's globals, and so its Python-made sections.
             self.kept = exc
-            return self._ended_at_load(message, f"sys.exit({exc.__cause__.code})")
-        return {"model_file": self._save(self.model)}
+            return self._ended_at_load(f"sys.exit({exc.__cause__.code})")
+        return {"model_file": self._save(model)}
 
     def _save(self, model):
         self._loads += 1
@@ -111,60 +109,62 @@ class _Child:
         save_model(model, path)
         return str(path)
 
-    def _ended_at_load(self, message, how):
+    def _ended_at_load(self, how):
         """The model ended the process while loading (its own run, then quit()): what it
         built is the model; reply with it (the process stays to run it)."""
-        h = neuron_h()
-        model = extract_model(h, Path(message["path"]).resolve())
+        ident, message, _ = self.current
+        model = extract_model(neuron_h(), Path(message.path).resolve())
         model.notes.append(f"the model ended its process itself at load ({how}); NEURON Live kept "
                            "that process to run it")
-        self.model = model
+        self.engine.model = model
         self.current = None  # replied here: serve() must not reply again
-        self.send({"id": message["id"], "ok": True, "result": {"model_file": self._save(model), "ended": how}})
+        self.reply(ident, ok=True, result={"model_file": self._save(model), "ended": how})
 
-    def _simulate(self, message):
-        settings = RunSettings(**message["settings"])
-        folder = Path(message["folder"])
-        writer = ColumnBlock(folder, 0, int(message["n_segments"]), {"variable": settings.variable})
+    def simulate(self, message):
+        settings = RunSettings(**message.settings)
+        writer = ColumnBlock(message.folder, 0, int(message.n_segments), {"variable": settings.variable})
         writer.folder = self.work  # spikes.npz goes here; the parent moves it beside the frames
-        message["writer"] = writer
+        self.current[2] = writer
         posted = [0.0]
 
         def progress(t, frame):
             now = time.monotonic()
-            if frame + 1 == 1 or now - posted[0] >= FRAMES_EVERY or frame == settings.n_frames - 1:
+            if frame == 0 or now - posted[0] >= FRAMES_EVERY or frame == settings.n_frames - 1:
                 posted[0] = now
-                self.send({"event": "frames", "done": frame + 1, "t": t})
+                self.send(messages.Frames(done=frame + 1, t=t))
 
         (self.work / spikes.SPIKES_FILE).unlink(missing_ok=True)
         try:
-            with cores.spike_recording(neuron_h(), self.model, writer, settings, extend=message["extend"]):
-                done = simulate(settings, writer, start_frame=message["start_frame"],
-                                cancelled=self.cancel.is_set, progress=progress)
+            done = self.engine.simulate(settings, writer, start_frame=message.start_frame, extend=message.extend,
+                                        cancelled=self.cancel.is_set, progress=progress)
         finally:
             writer.flush()
         return {"done": done, "cancelled": self.cancel.is_set(), "spikes": str(self.work / spikes.SPIKES_FILE),
-                "note": cores.thread_note() if message["start_frame"] == 0 else None}
+                "note": cores.thread_note() if message.start_frame == 0 else None}
+
+    def describe(self, message):
+        return self.engine.describe()
 
     def ended(self, how):
         """The model is ending the process (quit(), os._exit(), sys.exit() in a run)."""
-        current = self.current
-        if current is None:
+        if self.current is None:
             return
-        if current["op"] == "load":
+        ident, message, writer = self.current
+        if isinstance(message, messages.Load):
             try:
-                self._ended_at_load(current, how)
+                self._ended_at_load(how)
             except Exception as exc:
-                self.send({"id": current["id"], "ok": False, **_describe(exc, current)})
+                self.reply(ident, ok=False, **_describe(exc))
                 return
             self.serve()  # keep serving runs: the model's quit() only ended its own load
             return
-        writer = current.get("writer")
-        self.send({"event": "ended", "how": how, "t": float(neuron_h().t),
-                   "done": writer.frames_done if writer is not None else 0})
+        self.send(messages.Ended(how=how, t=float(neuron_h().t), done=writer.frames_done if writer else 0))
 
 
-def _describe(exc, message):
+HANDLERS = {messages.Load: _Child.load, messages.Simulate: _Child.simulate, messages.Describe: _Child.describe}
+
+
+def _describe(exc):
     """An exception as the parent rebuilds it: its type, message and menu actions."""
     described = {"type": type(exc).__name__, "error": str(exc) or type(exc).__name__}
     if isinstance(exc, MenuOnlyModel):
@@ -191,6 +191,15 @@ def _at_exit():
         _child.ended("quit()")
 
 
+def _warm_up():
+    """Import NEURON now, so that a spare child's first load does not wait for it. A NEURON
+    that cannot be imported says so at that load instead (the same call raises again)."""
+    try:
+        neuron_h()
+    except ImportError as exc:
+        print(f"NEURON Live child: NEURON could not be imported yet: {exc}", file=sys.stderr)
+
+
 def main():
     """Entry point: the parent's pipes become the protocol, fd 1 and 0 go to the log and
     /dev/null (a model's print or getstr() must never touch the protocol)."""
@@ -206,5 +215,6 @@ def main():
     _child = _Child(replies, commands, work=os.getcwd())
     os._exit = _os_exit
     atexit.register(_at_exit)
-    _child.send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
+    _child.send(messages.Ready(pid=os.getpid(), python=sys.version.split()[0]))
+    _warm_up()
     _child.serve()

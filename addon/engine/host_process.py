@@ -1,17 +1,16 @@
-"""The engine in a NEURON process of its own: the parent's side (no bpy).
+"""NEURON in a process of its own, the default host: the parent's side (no bpy).
 
-`ProcessHost` starts a child (`host_child`) running the same Python as Blender
-(`sys.executable`) with this process's sys.path, so it imports the same NEURON and
-numpy. It offers the shape of `worker.Worker` (submit → Future, post/drain events) for
-the session layer, plus `load` and `simulate`, which block the calling (non-main)
-thread until the child answers. The child writes frames straight into the memory-mapped
-frame cache the parent made; the parent only polls. Whatever the model does to its
-process (segfault, abort, quit(), an endless loop), Blender lives: `kill()` ends the
-child at once, and a crash raises `HostCrashed` with the model's file, the exit status
-and the child's last output lines.
+`ProcessHost` starts a child (`host_child`) running Blender's own Python with this
+process's sys.path, so it imports the same NEURON and numpy; they talk in `messages`.
+The blocking verbs (`load`, `simulate`, `request`) wait on the calling job thread for the
+child's answer; the child writes frames straight into the memory-mapped frame cache the
+parent made, and the parent only polls. Whatever the model does to its process
+(segfault, abort, quit(), an endless loop, unbounded memory, a flood of output), Blender
+lives: `kill()` ends the child at once; a crash raises `HostCrashed` with the model's
+file, the exit status and the child's last output lines; the child is stopped at
+`memory_limit` bytes of its own memory and its log is capped at `LOG_CAP` bytes.
 """
-import importlib.util
-import json
+import collections
 import os
 import shutil
 import signal
@@ -28,67 +27,47 @@ import numpy as np
 from ...model_loaders import ModelLoadError
 from ...model_loaders.menus import MenuAction, MenuOnlyModel
 from ...model_loaders.model_io import load_model_file
-from . import cores
+from . import cores, messages
 from .cache import CacheError
-from .simulate import SimulationError
+from .errors import Cancelled, HostCrashed, MemoryLimit, ModelEnded, SimulationError
+from .child_boot import child_command, child_environment
+from .host_base import EngineHost, HostKind
+from .host_mpi import MpiRun, mpi_refusal
 from .worker import Worker
 
-ROOT = Path(__file__).resolve().parents[2]  # the extension's root folder
-CHILD_PACKAGE = "neuron_live_host"
 CANCEL_GRACE = 0.8  # s a run has to stop by itself after Cancel before its process is killed (Cancel: ≤ 1 s)
 LOG_LINES = 12
-
-# Imports the child's module without running the extension's (bpy) package __init__ files.
-_BOOT = """
-import importlib, json, sys, types
-root, package, paths = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-sys.path[:0] = [p for p in paths if p not in sys.path]
-for name, folder in ((package, root), (package + ".addon", root + "/addon")):
-    module = types.ModuleType(name)
-    module.__path__ = [folder]
-    sys.modules[name] = module
-importlib.import_module(package + ".addon.engine.host_child").main()
-"""
-# The same, for each MPI rank of a run across processes (`record.main_into`).
-_MPI_BOOT = _BOOT.replace('".addon.engine.host_child").main()', '".addon.engine.record").main_into(sys.argv[4:])')
+LOG_CAP = 4 << 20  # bytes of a child's output kept on disk; past it only the last LOG_TAIL bytes
+LOG_TAIL = 64 << 10
+MEMORY_POLL = 0.1  # s between looks at the child's memory
 
 
-class HostCrashed(RuntimeError):
-    """The model's process ended without answering: a crash, a kill, or the model's quit()."""
+def anonymous_memory(pid):
+    """Bytes of the process's own (anonymous) memory: not the frame cache's mapped file
+    pages, which the kernel can drop. None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass  # no /proc (macOS): ask ps for the resident size
+    try:
+        out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True, timeout=2)
+        return int(out.stdout.strip()) * 1024 if out.stdout.strip() else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
 
 
-class ModelEnded(HostCrashed):
-    """The model ended its own process (quit(), sys.exit(), os._exit()) during a run."""
+class ProcessHost(EngineHost):
+    """One child process holding (at most) one model. Thread-safe: any thread may call.
+    A fresh one can wait as a spare (`hosts.Spares`): started, NEURON imported, no model."""
 
+    kind = HostKind.PROCESS
 
-class Cancelled(RuntimeError):
-    """The user cancelled: the process was stopped (killed, for a load or a hung run)."""
-
-
-_ERRORS = {"ModelLoadError": ModelLoadError, "MechanismError": ModelLoadError, "MechanismConflict": ModelLoadError,
-           "NeedsOwnProcess": ModelLoadError, "SimulationError": SimulationError, "CacheError": CacheError}
-
-
-def child_sys_path():
-    """This process's sys.path, with the folder NEURON is imported from (found without
-    importing it into Blender) first when it is not already there."""
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
-    spec = importlib.util.find_spec("neuron") if "neuron" not in sys.modules else None
-    origin = sys.modules["neuron"].__file__ if "neuron" in sys.modules else (spec and spec.origin)
-    if origin:
-        site = str(Path(origin).resolve().parent.parent)
-        if site not in paths:
-            paths.insert(0, site)
-    return paths
-
-
-class ProcessHost:
-    """One child process holding (at most) one model. Thread-safe: any thread may call."""
-
-    kind = "PROCESS"
-
-    def __init__(self, *, python=None, label="model"):
-        self.label = label  # the model's file, for messages
+    def __init__(self, *, python=None, label="model", memory_limit=None):
+        super().__init__(label)
+        self.memory_limit = memory_limit  # bytes of the child's own memory; None: no limit
         self.folder = Path(tempfile.mkdtemp(prefix="neuron-live-host-"))
         self.log_path = self.folder / "child.log"
         self._local = Worker(name="neuron-live-host-jobs")  # parent-side jobs; never NEURON
@@ -96,23 +75,24 @@ class ProcessHost:
         self._lock = threading.Lock()
         self._ids = iter(range(1, 1 << 62))
         self._cancelled = False
-        self._ended = None  # the model's own "ended" event, when it quit during a run
+        self._loading = False  # a load cannot stop half-way: Cancel kills it at once
+        self._ended = None  # the model's own `Ended` event, when it quit during a run
+        self._over_memory = None  # the bytes it used when stopped at the memory limit
+        self._log_size, self._log_tail = 0, collections.deque()
         self.load_options = None  # what the model was loaded with: the MPI ranks load it the same way
-        self.run_note = None  # why the last run used fewer cores than its settings asked for
         self._mpi = None  # the mpiexec of a run across processes, while it runs
         self.returncode = None
-        env = dict(os.environ, NEURON_MODULE_OPTIONS="-nogui", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
         self._process = subprocess.Popen(
-            [python or sys.executable, "-u", "-c", _BOOT, str(ROOT), CHILD_PACKAGE, json.dumps(child_sys_path())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, cwd=self.folder, env=env,
+            child_command(python=python), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.folder, env=child_environment(),
             start_new_session=True)  # its own group: a kill also ends nrnivmodl's compilers
         self.pid = self._process.pid
-        self._reader = threading.Thread(target=self._read, name="neuron-live-host-reader", daemon=True)
-        self._reader.start()
+        for target, name in ((self._read, "reader"), (self._read_log, "log"), (self._watch_memory, "memory")):
+            threading.Thread(target=target, name=f"neuron-live-host-{name}", daemon=True).start()
 
-    # -- the Worker shape ----------------------------------------------------------------------
+    # -- jobs and events -------------------------------------------------------------------------
     def submit(self, fn, *args, **kwargs):
         """Run `fn` on this host's parent-side thread (it may block on the child); a Future."""
         return self._local.submit(fn, *args, **kwargs)
@@ -131,65 +111,75 @@ class ProcessHost:
     def log_tail(self, lines=LOG_LINES):
         """The child's last output lines (the model's prints, NEURON's errors, a crash's
         traceback from its "Fatal Python error" line on)."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        with self._lock:
+            text = b"".join(self._log_tail).decode(errors="replace")
         kept = [line for line in text.splitlines()[-4 * lines:]
                 if line.strip() and not line.startswith("Extension modules:")]
         fatal = next((i for i, line in enumerate(kept) if line.startswith("Fatal Python error")), None)
         return "\n".join(kept[fatal:fatal + lines] if fatal is not None else kept[-lines:])
 
     # -- commands ----------------------------------------------------------------------------
-    def call(self, op, *, on_event=None, convert=None, **args):
-        """Send a command; returns a Future resolved (by the reader thread) with its result."""
+    def call(self, message, *, on_event=None, convert=None):
+        """Send a command (a `messages` dataclass); returns a Future resolved (by the reader
+        thread) with its result."""
         future = Future()
         self._cancelled = False
         with self._lock:
             if self.returncode is not None or not self.alive:
-                future.set_exception(self._gone_error(op))
+                future.set_exception(self._gone_error())
                 return future
             ident = next(self._ids)
             self._pending[ident] = (future, on_event, convert)
-            self._write({"id": ident, "op": op, **args})
+            self._write(message, ident)
         return future
 
-    def load(self, path, options, on_line=None):
-        """Load `path` in the child (blocks this thread); returns the Model and how the model
-        ended its process at load (None when it did not)."""
+    def request(self, message):
+        return self.call(message).result()
+
+    def load(self, path, options, *, on_line=None, may_move=False):
+        """Load `path` in the child (blocks this thread); returns the Model (its notes say
+        when the model ended its process at load: the process stays to run it)."""
         def on_event(event):
-            if event["event"] == "line" and on_line:
-                on_line(event["text"])
+            if isinstance(event, messages.Line) and on_line:
+                on_line(event.text)
 
         def convert(result):
-            model = load_model_file(result["model_file"])
-            return model, result.get("ended")
+            return load_model_file(result["model_file"])
         self.label = str(path)
         self.load_options = dict(options)
-        return self.call("load", path=str(path), options=options, on_event=on_event, convert=convert).result()
+        self._loading = True
+        try:
+            return self.call(messages.Load(path=str(path), options=options), on_event=on_event,
+                             convert=convert).result()
+        finally:
+            self._loading = False
 
     def simulate(self, settings, cache, *, start_frame=0, extend=False, progress=lambda t, frame: None):
         """Simulate in the child into `cache`'s frames (blocks this thread); returns the frames
-        done. `progress(t, frame)` runs on the reader thread as frames arrive. With
-        `settings.processes` > 1 the run goes across MPI ranks where it can (`_simulate_mpi`),
-        else in the child with `run_note` saying why."""
+        done. The parent keeps the cache's meta as rows arrive. With `settings.processes` > 1
+        the run goes across MPI ranks where it can (`host_mpi`), else in the child with
+        `run_note` saying why."""
         self.run_note = None
+        progress = _keeping_meta(cache, progress)
         if settings.processes > 1:
-            why = self._mpi_refusal(extend)
+            why = mpi_refusal(self.load_options, extend)
             if why is None:
-                done, why = self._simulate_mpi(settings, cache, progress)
+                self._mpi = MpiRun(self.folder, self.label, self.load_options, _exit_status)
+                try:
+                    done, why = self._mpi.simulate(settings, cache, progress)
+                finally:
+                    self._mpi = None
                 if why is None:
                     return done
             self.run_note = f"ran in one process, not {settings.processes}: {why}"
 
-        def on_event(event):  # "ended": the model quit mid-run; its last frames count too
-            if event["event"] in ("frames", "ended") and event["done"] > 0:
-                progress(event["t"], event["done"] - 1)
-        future = self.call("simulate", folder=str(cache.folder), n_segments=cache.meta["n_segments"],
-                           settings=settings.as_dict(), start_frame=start_frame, extend=extend,
-                           on_event=on_event)
+        def on_event(event):  # `Ended`: the model quit mid-run; its last frames count too
+            if isinstance(event, (messages.Frames, messages.Ended)) and event.done > 0:
+                progress(event.t, event.done - 1)
+        command = messages.Simulate(folder=str(cache.folder), n_segments=cache.meta["n_segments"],
+                                    settings=settings.as_dict(), start_frame=start_frame, extend=extend)
         try:
-            result = future.result()
+            result = self.call(command, on_event=on_event).result()
         except HostCrashed:
             done = _rows_complete(cache.frames, cache.frames_done)  # written, not yet reported
             if done > cache.frames_done:
@@ -203,58 +193,6 @@ class ProcessHost:
             self.run_note = "; ".join(filter(None, (self.run_note, result["note"])))
         return result["done"]
 
-    def _mpi_refusal(self, extend):
-        if cores.mpiexec() is None:
-            return "mpiexec is not on PATH (install OpenMPI or MPICH)"
-        if extend:
-            return "Continue steps on from the one process's NEURON"
-        if self.load_options is None:
-            return "the model was not loaded by this process"
-        return None
-
-    def _simulate_mpi(self, settings, cache, progress):
-        """Every rank runs `record.main_into` on its own cells into `cache`'s frames; rank 0
-        reports over mpiexec's stdout. Returns (frames done, None) or (None, why the model
-        cannot run across ranks: then nothing was written)."""
-        cancel_file = self.folder / "cancel-mpi"
-        cancel_file.unlink(missing_ok=True)
-        options = dict(self.load_options)
-        env = cores.mpi_environment(dict(os.environ, NEURON_MODULE_OPTIONS="-nogui", MPLBACKEND="Agg",
-                                         PYTHONUNBUFFERED="1"))
-        command = [cores.mpiexec(), "-n", str(settings.processes), sys.executable, "-u", "-c", _MPI_BOOT,
-                   str(ROOT), CHILD_PACKAGE, json.dumps(child_sys_path()), self.label, str(cache.folder),
-                   json.dumps(settings.as_dict()), json.dumps(options), str(cancel_file)]
-        with open(self.folder / "mpi.log", "wb") as log:
-            self._mpi = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                         cwd=self.folder, env=env, start_new_session=True)
-            self._mpi_cancel = cancel_file
-            result = None
-            try:
-                for line in self._mpi.stdout:
-                    try:
-                        message = json.loads(line)
-                    except ValueError:
-                        continue  # a model's print that reached mpiexec's stdout
-                    if message.get("event") == "frames":
-                        progress(message["t"], message["done"] - 1)
-                    elif "event" not in message:
-                        result = message
-                code = self._mpi.wait()
-            finally:
-                self._mpi = None
-        if result is not None and "refused" in result:
-            return None, f"the model cannot run across processes: {result['refused']}"
-        if result is None or "error" in result:
-            if self._cancelled:
-                raise Cancelled(f"Cancelled: the MPI processes running {Path(self.label).name} were stopped")
-            tail = (self.folder / "mpi.log").read_text(errors="replace").strip().splitlines()[-LOG_LINES:]
-            why = result["error"] if result else f"mpiexec {_exit_status(code)}"
-            raise SimulationError(f"{self.label}: the run across {settings.processes} processes failed: {why}"
-                                  + ("; their last output:\n" + "\n".join(tail) if tail else ""))
-        if result["done"] > 0:
-            progress((result["done"] - 1) / settings.frames_per_ms, result["done"] - 1)
-        return result["done"], None
-
     def _spikes_into(self, cache, path=None):
         """The child saves spikes.npz in its own folder (the cache may have moved since)."""
         source = Path(path) if path else self.folder / "spikes.npz"
@@ -263,15 +201,19 @@ class ProcessHost:
 
     def cancel(self, grace=CANCEL_GRACE):
         """Stop the command in flight: the child stops a run within a chunk; one that does
-        not answer within `grace` seconds (a model stuck in its own code) is killed."""
+        not answer within `grace` seconds (a model stuck in its own code) is killed. A load
+        cannot stop half-way: its process is killed at once."""
         self._cancelled = True
+        if self._loading:
+            self.kill()
+            return
         if self._mpi is not None:  # every rank stops at the same chunk once rank 0 sees the file
-            self._mpi_cancel.touch()
+            self._mpi.cancel()
         with self._lock:
             if not self._pending and self._mpi is None:
                 return
             try:
-                self._write({"op": "cancel"})
+                self._write(messages.Cancel())
             except OSError:
                 pass  # the child is already gone: the reader thread reports it
         timer = threading.Timer(grace, self._kill_if_busy)
@@ -284,99 +226,155 @@ class ProcessHost:
         if busy:
             self.kill()
         mpi = self._mpi
-        if mpi is not None and mpi.poll() is None:
-            _kill_group(mpi.pid)
+        if mpi is not None and mpi.running:
+            _kill_group(mpi.process.pid)
 
     def kill(self):
         """End the child (and the compilers it may have started) and any MPI run now."""
         self._cancelled = True
         mpi = self._mpi
-        if mpi is not None and mpi.poll() is None:
-            _kill_group(mpi.pid)
+        if mpi is not None and mpi.running:
+            _kill_group(mpi.process.pid)
         if self.alive:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # it ended by itself meanwhile
+            _kill_group(self.pid)
 
     def close(self):
         """Ask the child to exit, killing it if it does not within a second; remove its folder."""
         if self.alive:
             try:
                 with self._lock:
-                    self._write({"op": "close"})
+                    self._write(messages.Close())
                 self._process.wait(timeout=1.0)
             except (OSError, subprocess.TimeoutExpired):
                 self.kill()
-        self._reader.join(timeout=2.0)
+        self._process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    # -- the reader thread -------------------------------------------------------------------
-    def _write(self, message):
-        self._process.stdin.write((json.dumps(message) + "\n").encode())
+    # -- the reader threads ------------------------------------------------------------------
+    def _write(self, message, ident=None):
+        self._process.stdin.write(messages.encode(message, ident).encode())
         self._process.stdin.flush()
 
     def _read(self):
         for line in self._process.stdout:
             try:
-                message = json.loads(line)
-            except ValueError:
-                continue  # not ours (cannot happen: the child's prints go to the log)
-            if "event" in message:
-                self._event(message)
+                ident, message = messages.decode(line)
+            except messages.ProtocolError as exc:
+                self._note_log(f"[NEURON Live] {exc}\n".encode())
+                continue
+            if isinstance(message, messages.Reply):
+                self._reply(ident, message)
             else:
-                self._reply(message)
+                self._event(message)
         self.returncode = self._process.wait()
-        self._log.close()
         with self._lock:
             pending, self._pending = self._pending, {}
         for future, _, _ in pending.values():
             future.set_exception(self._gone_error())
 
+    def _read_log(self):
+        """The child's stderr (the model's prints, NEURON's messages, a crash's traceback):
+        the first LOG_CAP bytes to the log file, the last LOG_TAIL bytes kept for messages.
+        A model that floods its output fills neither the disk nor Blender's memory."""
+        stream = self._process.stderr
+        while chunk := stream.read1(1 << 16):
+            self._note_log(chunk)
+        self._log.close()
+
+    def _note_log(self, chunk):
+        if self._log_size < LOG_CAP:
+            kept = chunk[:LOG_CAP - self._log_size]
+            self._log.write(kept)
+            self._log.flush()
+            if self._log_size + len(chunk) >= LOG_CAP:
+                self._log.write(b"\n[NEURON Live: the rest of the model's output is not kept]\n")
+        self._log_size += len(chunk)
+        with self._lock:
+            self._log_tail.append(chunk)
+            while sum(map(len, self._log_tail)) > LOG_TAIL and len(self._log_tail) > 1:
+                self._log_tail.popleft()
+
+    def _watch_memory(self):
+        """Stop the child once its own memory passes `memory_limit` (before the machine swaps)."""
+        while self.alive:
+            limit = self.memory_limit
+            used = anonymous_memory(self.pid) if limit else None
+            if used is not None and used > limit:
+                self._over_memory = used
+                _kill_group(self.pid)
+                return
+            time.sleep(MEMORY_POLL)
+
     def _event(self, message):
-        if message["event"] == "ended":
+        if isinstance(message, messages.Ended):
             self._ended = message
         with self._lock:
             handlers = [on_event for _, on_event, _ in self._pending.values() if on_event]
         for on_event in handlers:
             on_event(message)
 
-    def _reply(self, message):
+    def _reply(self, ident, reply):
         with self._lock:
-            future, _, convert = self._pending.pop(message["id"], (None, None, None))
+            future, _, convert = self._pending.pop(ident, (None, None, None))
         if future is None:
             return
-        if not message["ok"]:
-            future.set_exception(self._error(message))
+        if not reply.ok:
+            future.set_exception(self._error(reply))
             return
         try:
-            future.set_result(convert(message["result"]) if convert else message["result"])
+            future.set_result(convert(reply.result) if convert else reply.result)
         except Exception as exc:  # a model file that does not read back: say so, with the file
             future.set_exception(exc)
 
-    def _error(self, message):
-        if message.get("actions") is not None:
-            return MenuOnlyModel(self.label, [MenuAction(**action) for action in message["actions"]])
-        kind = _ERRORS.get(message["type"], RuntimeError)
-        text = message["error"]
-        if kind is RuntimeError and message["type"] not in text:
-            text = f"{message['type']}: {text}"
+    def _error(self, reply):
+        if reply.actions is not None:
+            return MenuOnlyModel(self.label, [MenuAction(**action) for action in reply.actions])
+        kind = _ERRORS.get(reply.type, RuntimeError)
+        text = reply.error
+        if kind is RuntimeError and reply.type not in text:
+            text = f"{reply.type}: {text}"
         return kind(text)
 
-    def _gone_error(self, op=None):
-        """Why the child answered nothing: cancelled, the model's own quit, or a crash."""
+    def _gone_error(self):
+        """Why the child answered nothing: cancelled, over memory, the model's own quit, or a crash."""
         code = self._process.poll() if self.returncode is None else self.returncode
         name = Path(self.label).name
+        if self._over_memory is not None:
+            return MemoryLimit(f"{self.label}: the NEURON process running the model was stopped: it used "
+                               f"{_gigabytes(self._over_memory)}, over the memory limit of "
+                               f"{_gigabytes(self.memory_limit)} (NEURON Live's preferences set the limit)")
         if self._cancelled:
             return Cancelled(f"Cancelled: the NEURON process running {name} was stopped")
         if self._ended is not None:
-            ended = self._ended
-            return ModelEnded(f"{self.label}: the model ended its NEURON process itself ({ended['how']}) "
-                              f"at t = {ended['t']:.4g} ms; the frames done are kept")
+            return ModelEnded(f"{self.label}: the model ended its NEURON process itself ({self._ended.how}) "
+                              f"at t = {self._ended.t:.4g} ms; the frames done are kept")
         how = _exit_status(code)
         tail = self.log_tail()
         return HostCrashed(f"{self.label}: the NEURON process running the model {how}"
                            + (f"; its last output:\n{tail}" if tail else " (it printed nothing)"))
+
+
+_ERRORS = {"ModelLoadError": ModelLoadError, "MechanismError": ModelLoadError, "MechanismConflict": ModelLoadError,
+           "NeedsOwnProcess": ModelLoadError, "SimulationError": SimulationError, "CacheError": CacheError,
+           "SettingsError": ValueError}
+
+
+def _keeping_meta(cache, progress):
+    """`progress` that also keeps the parent's cache meta (the child writes only the rows):
+    frames done at once, meta.json at most every half second."""
+    saved = [time.monotonic()]
+
+    def arrived(t, frame):
+        cache.meta["frames_done"] = frame + 1
+        if time.monotonic() - saved[0] > 0.5:
+            saved[0] = time.monotonic()
+            cache.save_meta()
+        progress(t, frame)
+    return arrived
+
+
+def _gigabytes(size):
+    return f"{size / (1 << 30):.2f} GB" if size >= 1 << 30 else f"{size / (1 << 20):.0f} MB"
 
 
 def _rows_complete(frames, known):

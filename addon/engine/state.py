@@ -3,6 +3,7 @@ flight and the worker thread. Plain data (no bpy), so every layer above can read
 import threading
 from dataclasses import dataclass, field
 
+from .hosts import Hosts
 from .worker import MainTurn, Worker
 
 
@@ -17,7 +18,7 @@ class Task:
     on_done: object = None  # callable(task) run on the main thread when finished
     cache: object = None    # the FrameCache a simulation writes, once it exists
     on_cancel: object = None  # callable() that stops it harder than `cancel` (kills its process)
-    host: object = None     # the ProcessHost a load started (None: NEURON in Blender)
+    host: object = None     # the EngineHost a load put the model in
     shown_progress: float = -1.0  # what the pump last showed: progress,
     shown_frames: int = 0         # frames done,
     show_after: float = 0.0       # and when it may colour the cells again (perf_counter)
@@ -31,15 +32,23 @@ class Session:
         self.cache = None
         self.task = None
         self.message = ""  # outcome of the last task without a scene to report to
-        self.process = None  # the host_process.ProcessHost holding the model, when not in Blender
-        self.stuck = None  # the Future of a load in Blender that was cancelled but cannot stop
+        self.host = None  # the EngineHost (hosts.HOSTS) holding the model
         self.main_turn = MainTurn()  # held while the main thread writes to Blender
+        self._hosts = None
 
     @property
     def worker(self):
+        """Blender's NEURON thread (also runs the NEURON install)."""
         if self._worker is None:
             self._worker = Worker()
         return self._worker
+
+    @property
+    def hosts(self):
+        """Where models can run: Blender's NEURON thread, a (spare) NEURON process."""
+        if self._hosts is None:
+            self._hosts = Hosts(self.worker, self.main_turn)
+        return self._hosts
 
     @property
     def busy(self):
@@ -48,7 +57,7 @@ class Session:
     def drain(self):
         """Events the worker (and the model's process) posted since the last call."""
         events = self._worker.drain() if self._worker else []
-        return events + self.process.drain() if self.process is not None else events
+        return events + self.host.drain() if self.host is not None else events
 
     def check_idle(self):
         if self.busy:

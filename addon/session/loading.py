@@ -1,6 +1,6 @@
-"""Loading a model file: on the worker thread (compiling its mechanisms first), or in a
-NEURON process of its own; then on the main thread the scene's settings, status line and
-cell meshes."""
+"""Loading a model file into a host (compiling its mechanisms first): a NEURON process of
+its own by default, or Blender's NEURON thread; then on the main thread the scene's
+settings, status line and cell meshes."""
 import dataclasses
 import threading
 from concurrent.futures import Future
@@ -9,10 +9,9 @@ from pathlib import Path
 import bpy
 
 from ...model_loaders import Clamp
-from ...model_loaders import load_model as load
 from ...model_loaders.errors import NeedsOwnProcess
-from ...model_loaders.load import current_load
-from ..engine.host_process import Cancelled, ProcessHost
+from ..engine.errors import Cancelled
+from ..engine.hosts import HostKind
 from ..engine.state import Task, session
 from ..scene import cache_files
 from .meshes import build_mesh
@@ -21,7 +20,7 @@ from .tasks import start, wait
 
 def load_model(path, *, scene=None, build=True, action=None, before="", after="", language="hoc",
                clamp=None, wait_done=True, on_progress=None, adopt_settings=True, host=None):
-    """Load a model file into NEURON (on the engine thread) and show its cells.
+    """Load a model file into NEURON and show its cells.
 
     Its `.mod` files are compiled once (cached by content); the compiler's lines arrive as
     the task's progress message. `action`: a menu button (label or command) to run when
@@ -35,95 +34,83 @@ def load_model(path, *, scene=None, build=True, action=None, before="", after=""
     finishes the load). `adopt_settings=False` keeps the scene's run settings instead of
     the model's own (a reload of the scene's model).
 
-    `host`: where NEURON runs the model. "IN_BLENDER" (a thread in Blender: `h` stays at hand
-    in the Python console) or "PROCESS" (a NEURON process of its own: a crash, quit() or an
-    endless loop in the model cannot take Blender down, and Cancel kills it). None: the
-    scene's choice (`host` in its settings), switching to a process of its own for a model
-    that needs one (it may quit, or its mechanisms or templates collide with those NEURON
-    in Blender already holds); the status line says why. Runs use the model's host.
+    `host`: where NEURON runs the model (a `HostKind` or its name). "PROCESS", the default:
+    a NEURON process of its own; a crash, quit() or endless loop in the model cannot take
+    Blender down, hoc work at load never freezes Blender, and Cancel always stops it.
+    "IN_BLENDER": a thread in Blender, with `h` at hand in the Python console. None: the
+    scene's choice, where a model that cannot run in Blender's NEURON (it may quit, or its
+    mechanisms or templates collide with those NEURON in Blender already holds) goes to a
+    process of its own; the status line says why. Runs use the model's host.
     """
     scene = scene or bpy.context.scene
     session.check_idle()
-    automatic = host is None
-    host = host or getattr(scene.neuron_live, "host", "IN_BLENDER")
-    if host not in HOSTS:
-        raise ValueError(f"host must be one of {', '.join(HOSTS)}, not {host!r}")
-    reason = ""
-    if host == "IN_BLENDER" and session.stuck is not None and not session.stuck.done():
-        if not automatic:
-            raise RuntimeError("NEURON in Blender is still busy with a cancelled load: load with "
-                               "host='PROCESS' (or restart Blender)")
-        host, reason = "PROCESS", "NEURON in Blender is still busy with a cancelled load"
-    task = Task(label=f"loading {Path(path).name}", future=None, message="Loading…")
+    forced = host is not None
+    kind = _host_kind(host if forced else scene.neuron_live.host)
+    label = str(Path(path).resolve())
+    target, reason = session.hosts.open(kind, label=label)
+    if reason and forced:
+        target.close()
+        raise RuntimeError(f"{reason}: load with host='{HostKind.PROCESS}' (or restart Blender)")
+    task = Task(label=f"loading {Path(path).name}", future=None, message="Loading…", host=target)
 
     def compiler_line(text):
         task.message = f"Compiling mechanisms: {text.strip()[-80:]}"
         task.progress = min(0.9, task.progress + 0.02)  # nrnivmodl gives no total: creep forward
 
+    clamp = _clamp(clamp)
     options = dict(action=action or None, before=before, after=after, language=language,
-                   clamp=_clamp(clamp), mechanisms_folder=cache_files.user_folder("mechanisms"))
-    before = current_load()
-    if host == "PROCESS":
-        task.future = _in_process(task, path, options, compiler_line, reason)
-    else:
-        def job():
-            try:
-                return load(path, process="auto" if automatic else "shared", on_line=compiler_line, **options)
-            except NeedsOwnProcess as exc:
-                if not automatic:
-                    raise
-                return _in_process(task, path, options, compiler_line, str(exc)).result()
-        task.future = session.worker.submit(job)
-        task.on_cancel = lambda: _abandon(task, path)
-    task.on_done = lambda task: _load_done(scene, path, task, build, before, adopt_settings)
+                   clamp=dataclasses.asdict(clamp) if clamp else None,
+                   mechanisms_folder=str(cache_files.user_folder("mechanisms")))
+
+    def job():
+        try:
+            model = _load_into(task.host, path, options, compiler_line, may_move=not forced)
+        except NeedsOwnProcess as exc:
+            if forced:
+                raise
+            task.host, _ = session.hosts.open(HostKind.PROCESS, label=label)
+            task.on_cancel = task.host.cancel
+            if task.cancel.is_set():
+                task.host.cancel()
+            model = _load_into(task.host, path, options, compiler_line)
+            reason_moved = str(exc)
+        else:
+            reason_moved = reason
+        if reason_moved:
+            model.notes.append(f"runs in a NEURON process of its own: {reason_moved}")
+        return model
+    task.future = target.submit(job)
+    task.on_cancel = target.cancel
+    task.on_done = lambda task: _load_done(scene, path, task, build, adopt_settings)
     start(task)
     if not wait_done:
         return task
     return wait(task, on_progress=on_progress)
 
 
-HOSTS = ("IN_BLENDER", "PROCESS")
+def _host_kind(name):
+    try:
+        return HostKind(name)
+    except ValueError:
+        raise ValueError(f"host must be one of {', '.join(HostKind)}, not {name!r}") from None
 
 
-def _in_process(task, path, options, on_line, reason):
-    """Load in a fresh NEURON process (`task.host`); a Future of the Model, whose notes say why
-    it went there. Cancel kills the process at once (a load cannot stop half-way)."""
-    host = ProcessHost(label=str(Path(path).resolve()))
-    task.on_cancel = host.kill
-    if task.cancel.is_set():
-        host.kill()
-    options = dict(options, mechanisms_folder=str(options["mechanisms_folder"]),
-                   clamp=dataclasses.asdict(options["clamp"]) if options["clamp"] else None)
-
-    def job():
-        try:
-            model, _ended = host.load(path, options, on_line=on_line)  # (its notes say how)
-        except BaseException:
+def _load_into(host, path, options, on_line, *, may_move=False):
+    """Load on `host` (blocks the job's thread); a host that fails to load lets go of it
+    (a process ends; Blender's own NEURON stays)."""
+    try:
+        return host.load(path, options, on_line=on_line, may_move=may_move)
+    except BaseException:
+        if host is not session.host:
             host.close()
-            raise
-        if reason:
-            model.notes.append(f"runs in a NEURON process of its own: {reason}")
-        task.host = host
-        return model
-    return host.submit(job)
-
-
-def _abandon(task, path):
-    """Cancel of a load in Blender's NEURON: the model's Python is interrupted at its next
-    line, but hoc code cannot be, so the task lets go of it at once (Blender is free again)
-    and loads run in processes of their own until it has ended."""
-    session.stuck = task.future
-    session.worker.interrupt()
-    task.future = Future()
-    task.future.set_exception(Cancelled(f"Cancelled loading {Path(path).name}; until NEURON in Blender has "
-                                        "stopped it, loads run in a NEURON process of their own"))
+        raise
 
 
 # The model's own settings the scene adopts at load: a model runs as its author set it up.
 MODEL_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "own_run")
 
 
-def _load_done(scene, path, task, build, load_before, adopt_settings):
+def _load_done(scene, path, task, build, adopt_settings):
     """Main thread, when the engine thread finished loading: show the result or the error."""
     props = scene.neuron_live
     error = task.future.exception()
@@ -132,10 +119,8 @@ def _load_done(scene, path, task, build, load_before, adopt_settings):
         props.status = f"Loading {Path(path).name} failed: {error}"
         if isinstance(error, Cancelled):
             props.status = str(error)
-        abandoned = session.stuck is not None and not session.stuck.done() and isinstance(error, Cancelled)
-        in_blender = session.process is None
-        if ((current_load() != load_before or (abandoned and in_blender)) and session.model is not None
-                and not session.recording and in_blender):
+        if task.host is session.host and task.host.model_lost and session.model is not None \
+                and not session.recording:
             # The file got as far as replacing the loaded model's sections: NEURON no longer
             # holds that model, so a Run must reload it rather than simulate the debris.
             props.status += (f" | NEURON no longer holds {Path(session.model.path).name}: the scene shows "
@@ -144,10 +129,11 @@ def _load_done(scene, path, task, build, load_before, adopt_settings):
         return
     model, host = task.future.result(), task.host
     _show_menu(props, path, None)
-    if session.process is not None and session.process is not host:
-        # The previous model's process: let it go without making the UI wait for it.
-        threading.Thread(target=session.process.close, name="neuron-live-host-close", daemon=True).start()
-    session.process = host
+    if session.host is not None and session.host is not host:
+        # The previous model's host: let it go without making the UI wait for it.
+        threading.Thread(target=session.host.close, name="neuron-live-host-close", daemon=True).start()
+    session.host = host
+    session.hosts.keep_spare()  # the next load starts without waiting for Python and NEURON
     session.model, session.cache, session.recording = model, None, False
     props.model_path = str(Path(path).resolve())
     if adopt_settings:

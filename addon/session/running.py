@@ -5,10 +5,9 @@ from pathlib import Path
 
 import bpy
 
-from ...model_loaders import neuron_h
-from ..engine import FrameCache, RunSettings, cores, simulate
+from ..engine import FrameCache, RunSettings
 from ..engine.cache import file_sha256
-from ..engine.host_process import Cancelled
+from ..engine.errors import Cancelled
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
@@ -61,35 +60,12 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
             raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
     first_frame = session.cache.frames_done if extend else 0
     previous = session.cache
-    host = session.process  # the model's own NEURON process, or None: NEURON in Blender
-    worker = host or session.worker
-    task = Task(label="simulation", future=None, on_done=on_done)
-    report = _progress_reporter(worker, settings, first_frame)
-
-    def between_chunks():
-        """Before every NEURON call: Blender's turn first (it may be colouring the cells),
-        then Cancel."""
-        session.main_turn.wait()
-        return task.cancel.is_set()
-
-    def in_blender(cache, progress):
-        with cores.spike_recording(neuron_h(), model, cache, settings, extend=extend):  # spikes.npz: the raster
-            return simulate(settings, cache, start_frame=first_frame, cancelled=between_chunks,
-                            progress=progress, replay=extend)
-
-    def in_process(cache, progress):
-        saved = [time.monotonic()]
-
-        def arrived(t, frame):  # the child wrote the rows; the parent keeps meta.json
-            cache.meta["frames_done"] = frame + 1
-            if time.monotonic() - saved[0] > 0.5:
-                saved[0] = time.monotonic()
-                cache.save_meta()
-            progress(t, frame)
-        return host.simulate(settings, cache, start_frame=first_frame, extend=extend, progress=arrived)
+    host = session.host  # wherever the model was loaded: its process, or Blender's NEURON
+    task = Task(label="simulation", future=None, on_done=on_done, host=host)
+    report = _progress_reporter(host, settings, first_frame)
 
     def new_cache():
-        worker.post("progress", fraction=0.0, message=f"Allocating the frame cache ({settings.n_frames} frames)…")
+        host.post("progress", fraction=0.0, message=f"Allocating the frame cache ({settings.n_frames} frames)…")
         return FrameCache.create(cache_folder, settings.n_frames, model.n_segments,
                                  segments=(model.segment_section, model.segment_x), staged=True,
                                  variable=settings.variable, frames_per_ms=settings.frames_per_ms,
@@ -110,12 +86,9 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
                 cache.promote()
             report(t, frame)
         try:
-            done = (in_process if host is not None else in_blender)(cache, progress)
-            note = host.run_note if host is not None else cores.thread_note()
-            if note is None and host is None and settings.processes > 1:
-                note = "processes > 1 needs the Separate process host: ran in one process"
-            if note:  # the status says why the cores asked for were not all used
-                cache.meta["note"] = note
+            done = host.simulate(settings, cache, start_frame=first_frame, extend=extend, progress=progress)
+            if host.run_note:  # the status says why the cores asked for were not all used
+                cache.meta["note"] = host.run_note
         except Cancelled:  # a run that did not stop by itself: its process was killed
             cache.finish(complete=False, cancelled=True)
             return cache.frames_done
@@ -129,8 +102,8 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
         cache.finish(complete=done == settings.n_frames, cancelled=task.cancel.is_set())
         return done
 
-    task.future = worker.submit(job)
-    task.on_cancel = host.cancel if host is not None else None
+    task.future = host.submit(job)
+    task.on_cancel = host.cancel
     return start(task)
 
 
@@ -175,7 +148,7 @@ def _scene_model(scene):
     wanted = Path(bpy.path.abspath(props.model_path)).resolve() if props.model_path else None
     model = session.model
     if model is not None and wanted is not None and Path(model.path).resolve() == wanted and (
-            session.process is None or session.process.alive):  # (a model may end its own process)
+            session.host is not None and session.host.alive):  # (a model may end its own process)
         return
     if wanted is None:
         raise RuntimeError("No model loaded in this scene: load a .hoc, .py, .swc or .asc file first")
@@ -227,7 +200,7 @@ def _run_done(scene, task):
 
 def cancel():
     """Stop the work in flight within one chunk; the frames done stay usable. Work in a
-    NEURON process of its own that does not stop within half a second is killed."""
+    NEURON process of its own that does not stop within a second is killed."""
     task = session.task
     if task is not None:
         task.cancel.set()

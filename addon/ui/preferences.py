@@ -1,8 +1,9 @@
 """Add-on preferences: which NEURON is in use, and how to get one when there is none."""
 import bpy
-from bpy.props import StringProperty
+from bpy.props import FloatProperty, StringProperty
 
 from .. import EXTENSION_PACKAGE
+from ..engine.hosts import default_memory_limit
 from ..engine.state import session
 from ..install import neuron_setup
 from ..scene import compat
@@ -19,8 +20,21 @@ def _use_path(self, context):
         session.message = str(exc)
 
 
+def _use_memory_limit(self, context):
+    session.hosts.memory_limit = int(self.memory_limit * GB)
+
+
+GB = 1 << 30
+
+
 class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
     bl_idname = EXTENSION_PACKAGE
+
+    memory_limit: FloatProperty(
+        name="Memory limit (GB)", default=round(default_memory_limit() / GB, 1), min=0.05, precision=2,
+        update=_use_memory_limit,
+        description="Memory a model's NEURON process may use before it is stopped with a message, so that "
+                    "a model allocating without bound never makes the machine swap (default: 60 % of RAM)")
 
     neuron_path: StringProperty(
         name="Existing NEURON", subtype="DIR_PATH", update=_use_path,
@@ -44,6 +58,7 @@ class NEURONLIVE_AP_preferences(bpy.types.AddonPreferences):
         box.label(text=f"C compiler for .mod files: {status.compiler or 'not found (install gcc/clang)'}",
                   icon="CHECKMARK" if status.compiler else "ERROR")
         layout.prop(self, "neuron_path")
+        layout.prop(self, "memory_limit")
         if session.message:
             layout.label(text=session.message)
 
@@ -54,6 +69,8 @@ def apply_saved_paths():
     if any(installed.iterdir()):
         neuron_setup.add_to_path(installed, first=False)
     prefs = bpy.context.preferences.addons.get(EXTENSION_PACKAGE)
+    if prefs and prefs.preferences:
+        _use_memory_limit(prefs.preferences, bpy.context)
     path = prefs.preferences.neuron_path if prefs and prefs.preferences else ""
     if path:
         try:

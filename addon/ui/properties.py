@@ -3,6 +3,7 @@ import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from ..colour.palettes import PaletteError, palette_names
+from ..engine.hosts import DEFAULT_HOST, HostKind
 from ..engine.run_settings import SPECS
 from ..scene import legend, materials, netcons
 from ..scene.groups import COLOUR_ITEMS, INTERACTION_ITEMS
@@ -47,12 +48,18 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     threads: run_setting("threads")
     processes: run_setting("processes")
     host: EnumProperty(
-        name="NEURON runs", default="IN_BLENDER",
-        items=[("IN_BLENDER", "In Blender", "A thread in Blender: NEURON's h stays at hand in the Python console"),
-               ("PROCESS", "Separate process", "A NEURON process of its own: a crash, quit() or endless loop in "
-                "the model cannot take Blender down, and Cancel always stops it")],
-        description="Where NEURON loads and runs the model (models that quit, or collide with the loaded "
-                    "one, get a process of their own either way)")
+        name="NEURON runs", default=str(DEFAULT_HOST),
+        # Numbered: the .blend stores the number, and old scenes must keep meaning what they meant.
+        items=[(str(HostKind.IN_BLENDER), "In Blender",
+                "A thread in Blender's process: NEURON's h is at hand in the Python console. A crash or "
+                "quit() in the model ends Blender, and hoc work at load freezes Blender until it is done",
+                "BLENDER", 0),
+               (str(HostKind.PROCESS), "Separate process",
+                "A NEURON process of its own (the default): a crash, quit(), endless loop or runaway memory "
+                "in the model cannot take Blender down, Blender never freezes while the model loads, and "
+                "Cancel always stops it", "CONSOLE", 1)],
+        description="Where NEURON loads and runs the model (in Blender, a model that may quit or collides "
+                    "with the loaded one still gets a process of its own)")
     follow: BoolProperty(name="Follow", default=True,
                          description="Move the playhead to the newest frame while simulating")
     frames_per_ms: run_setting("frames_per_ms")

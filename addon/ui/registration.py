@@ -24,6 +24,7 @@ def register():
     preferences.apply_saved_paths()
     preferences.install_bundled_on_first_enable()
     CLI_COMMANDS.append(compat.register_cli_command("neuron_live", job_cli.blender_command))
+    session.hosts.keep_spare()  # the first load need not wait for a NEURON process to start
 
 
 def unregister():
@@ -39,6 +40,7 @@ def unregister():
         except Exception as exc:  # a failed or slow task must not block disabling
             print(f"NEURON Live: {task.label} ended with {exc!r}")
         session.task = None
+    session.hosts.close()  # the spare process
     playback.remove_handlers()
     legend.remove_handlers()
     while cache_files.on_save_pre in bpy.app.handlers.save_pre:
