@@ -1,7 +1,8 @@
 # NEURON Live — set-up and development commands. Each target installs what it needs.
 #   make demo    simulate a bundled example and write out/ (animated .blend)
-#   make test    the test suite on Blender 4.2 LTS (Python 3.11) and 5.2 LTS (Python 3.13),
-#                plus a real-window test in Debian's Blender 3.4 (tests/test_gui.py)
+#   make test    ruff (make lint), then the test suite on Blender 4.2 LTS (Python 3.11) and 5.2 LTS
+#                (Python 3.13), plus a real-window test in Debian's Blender 3.4 (tests/test_gui.py)
+#   make lint    ruff check . (pyproject.toml says which rules and why)
 #   make build   extension zips per platform into dist/, and the legacy zip for Blender 3.4–4.1
 #   make bench   benchmark figures (printed, never asserted)
 
@@ -15,8 +16,9 @@ PYTHON_bpy42 := $(PY311)
 PYTHON_bpy52 := $(PY313)
 DEMO_VENV := bpy52
 PYTEST_ARGS ?=
+RUFF := ruff==0.17.5
 
-.PHONY: demo test build wheels venvs clean bench mpi gui
+.PHONY: demo test lint build wheels venvs clean bench mpi gui
 
 $(VENVS)/%/.installed: tests/requirements-%.txt
 	@test -n "$(PYTHON_$*)" || { echo "No Python for $* (set PY311/PY313)"; exit 1; }
@@ -48,7 +50,16 @@ gui:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GUI_PACKAGES)) >/dev/null; } || \
 	  echo "$(GUI_PACKAGES) not all installed: the real-GUI test may be skipped"
 
-test: venvs build mpi gui
+# ruff beside pytest in the newest test venv (its own pinned install: a new requirements line
+# would rebuild the venv, bpy and all).
+$(VENVS)/$(DEMO_VENV)/bin/ruff: $(VENVS)/$(DEMO_VENV)/.installed
+	$(VENVS)/$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(RUFF)
+	touch $@
+
+lint: $(VENVS)/$(DEMO_VENV)/bin/ruff
+	$< check .
+
+test: lint venvs build mpi gui
 	@for v in $(BLENDER_LTS); do \
 	  echo "=== tests on $$v ==="; \
 	  $(VENVS)/$$v/bin/python -m pytest tests -q $(PYTEST_ARGS) || exit 1; \

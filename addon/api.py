@@ -10,8 +10,15 @@ from .job.run import JobResult, run_job
 from .session.colouring import colour_by, fit_limits, set_colormap, static_colours
 from .session.install import install_neuron, neuron_status, use_existing_neuron
 from .session.loading import load_model
-from .session.meshes import (MESH_SETTINGS, add_group, build_mesh, frame_camera, remove_group,
-                             show_connections, show_legend)
+from .session.meshes import (
+    MESH_SETTINGS,
+    add_group,
+    build_mesh,
+    frame_camera,
+    remove_group,
+    show_connections,
+    show_legend,
+)
 from .session.plotting import colour_bar, plot_spikes, plot_traces, refresh_plots, spike_times
 from .session.recordings import frame_values, open_recording
 from .session.running import RUN_SETTINGS, cancel, continue_run, run

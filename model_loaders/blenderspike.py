@@ -98,7 +98,8 @@ def count_values(data, budget):
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, (list, tuple, set, frozenset)):
             count += len(item)
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (list, tuple, dict, set, frozenset, np.ndarray)))
+            stack.extend((child, depth + 1) for child in item
+                         if isinstance(child, (list, tuple, dict, set, frozenset, np.ndarray)))
         if count > budget:
             raise RecordingTooLarge(f"it holds more than {budget:,} values, more than a file this "
                                     "size can hold (lists sharing one inner list?)")

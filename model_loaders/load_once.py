@@ -12,7 +12,7 @@ checks those).
 import re
 
 from .errors import NeedsOwnProcess
-from .sources import SOURCE_SUFFIXES, QUOTED, files_loaded_by, line_of, unescape
+from .sources import QUOTED, SOURCE_SUFFIXES, files_loaded_by, line_of, unescape
 
 _LOAD_ONCE = re.compile(rf"\bload_file\s*\(\s*(?:0\s*,\s*)?{QUOTED}")
 _TEMPLATE = re.compile(r"^[ \t]*begintemplate\b.*?^[ \t]*endtemplate\b[^\n]*", re.MULTILINE | re.DOTALL)

@@ -4,9 +4,9 @@ NEURON process of its own.
 NEURON keeps every `begintemplate` until the process ends, and executing one again is a
 hoc error halfway through the load ("a template cannot be redefined"). We read the
 model's files first and refuse before anything runs, so the loaded model stays as it
-was (and the caller can load it in a fresh process). hoc's `load_file` skips a file it has loaded before, so a template that comes from
-the very same file as last time is no conflict unless that file is the entry itself
-(which is always executed again).
+was (and the caller can load it in a fresh process). hoc's `load_file` skips a file it
+has loaded before, so a template that comes from the very same file as last time is no
+conflict unless that file is the entry itself (which is always executed again).
 """
 import re
 from pathlib import Path

@@ -5,10 +5,10 @@ with the sRGB curve), rendered pixels from EEVEE, trace data from the frame cach
 from what our code wrote."""
 import struct
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES
 
 
@@ -197,7 +197,8 @@ def test_static_colouring_by_section_type(nl, ran):
     set2 = np.where(set2 <= 0.04045, set2 / 12.92, ((set2 + 0.055) / 1.055) ** 2.4)
     for s in range(model.n_sections):
         kind = int(model.section_type[s])
-        np.testing.assert_allclose(colours[section == s][:, :3], np.broadcast_to(set2[kind], (np.sum(section == s), 3)), atol=1e-5)
+        np.testing.assert_allclose(colours[section == s][:, :3], np.broadcast_to(set2[kind], (np.sum(section == s), 3)),
+                                   atol=1e-5)
         assert types[kind] in legend
     static = obj.data.materials[0].node_tree.nodes["NL Static"]
     assert next(s for s in static.inputs if s.identifier == "Factor_Float").default_value == 1.0

@@ -1,9 +1,9 @@
 """Meshes of real morphologies against the model's own 3-D points and segment arc ranges,
 and what the objects show against the frame cache and NEURON's own recordings."""
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES, MORPHOLOGIES
 
 SIDES = 6
@@ -32,7 +32,7 @@ def test_rings_sit_on_the_model_points(nl, scene, morphology, method):
     centre = co.mean(axis=1)
     n_points = len(model.points)
     assert n_points <= len(centre) <= n_points + model.n_segments
-    np.testing.assert_array_equal(np.unique(segment), np.arange(model.n_segments)), "every segment has vertices"
+    np.testing.assert_array_equal(np.unique(segment), np.arange(model.n_segments), err_msg="every segment has vertices")
     # Every 3-D point of the model is the centre of a ring of its section, with its radius,
     # and that ring shows the segment whose arc range holds the point.
     point_section = np.repeat(np.arange(model.n_sections), np.diff(model.section_point_start))
@@ -92,7 +92,7 @@ def test_resampling_soma_sphere_lines_scale(nl, scene):
     assert on.any()
     centre = (co[on].min(0) + co[on].max(0)) / 2
     distance = np.linalg.norm(co[on] - centre, axis=1)
-    np.testing.assert_allclose(distance, 0.05, rtol=0.01), "soma vertices lie on a sphere of 5 µm"
+    np.testing.assert_allclose(distance, 0.05, rtol=0.01, err_msg="soma vertices lie on a sphere of 5 µm")
 
     [obj] = nl.build_mesh(as_lines=True)
     assert len(obj.data.polygons) == 0
@@ -101,7 +101,7 @@ def test_resampling_soma_sphere_lines_scale(nl, scene):
     [obj] = nl.build_mesh(as_lines=False, soma_sphere=False, homogeneity=1.0, sides=SIDES, method="NUMPY")
     co = positions(nl, obj).reshape(-1, SIDES, 3)
     radius = np.linalg.norm(co - co.mean(1, keepdims=True), axis=2)
-    np.testing.assert_allclose(radius, radius.mean(), rtol=1e-2), "homogeneity 1: one radius"
+    np.testing.assert_allclose(radius, radius.mean(), rtol=1e-2, err_msg="homogeneity 1: one radius")
     nl.build_mesh(homogeneity=0.0)
 
 
@@ -151,7 +151,7 @@ def test_colour_levels_show_the_cache_and_neuron(nl, ran, colour):
                     "GROUP": np.full(len(segment), row[soma])}[colour]
         np.testing.assert_array_equal(values, expected)
         on_soma_middle = (segment == soma) if colour != "SECTION" else (section == model.segment_section[soma])
-        np.testing.assert_allclose(values[on_soma_middle], recorded[frame - 1], atol=1e-3), "NEURON's own value"
+        np.testing.assert_allclose(values[on_soma_middle], recorded[frame - 1], atol=1e-3, err_msg="NEURON's own value")
 
 
 def test_blend_and_subframe_interpolation(nl, ran):
@@ -236,7 +236,9 @@ def test_blend_weights_run_from_centre_to_centre(nl, scene):
     u = lines.arc.astype(np.float64) * nseg - 0.5 - local  # -0.5 … 0.5 around the own centre
     centre = np.abs(u) < 1e-5
     assert centre.sum() >= model.n_segments - 1
-    value = lambda row: row[lines.blend_base] + (row[lines.blend_segment] - row[lines.blend_base]) * lines.blend_weight
+    def value(row):
+        return row[lines.blend_base] + (row[lines.blend_segment] - row[lines.blend_base]) * lines.blend_weight
+
     row = np.random.default_rng(0).random(model.n_segments).astype(np.float32)
     np.testing.assert_allclose(value(row)[centre], row[lines.segment[centre]], atol=1e-4)
     first_half = (u < -1e-3) & (local > 0)

@@ -9,10 +9,10 @@ import subprocess
 import sys
 import textwrap
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES, MORPHOLOGIES, REPO, isolated_env
 
 TSTOP, FRAMES = 10, 21  # the default 2 samples per ms: t = 0, 0.5, ..., 10 ms on frames 1..21

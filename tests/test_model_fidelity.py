@@ -138,8 +138,9 @@ print(json.dumps({{"v": list(v), "spikes": list(spikes), "tstop": h.tstop}}))
 
 
 def plain_neuron(folder, entry, tmp_path):
-    import neuron
     from pathlib import Path
+
+    import neuron
     code = PLAIN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry,
                         per_ms=FRAMES_PER_MS)
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
@@ -329,8 +330,9 @@ print(json.dumps({{"v": list(trace)}}))
 
 def authors_trace(folder, entry, tmp_path):
     """The model's own `trace` (recorded every 0.025 ms step) in plain NEURON, at frame times."""
-    import neuron
     from pathlib import Path
+
+    import neuron
     code = AUTHORS_RUN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry)
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                             env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)

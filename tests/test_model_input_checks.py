@@ -107,7 +107,8 @@ def test_blenderspike_pickle_too_large_for_its_size_is_refused(nl, scene, tmp_pa
     path = tmp_path / "bomb.pickle"
     path.write_bytes(pickle.dumps(blenderspike_sections(x)))
     assert path.stat().st_size < 2000
-    with pytest.raises(nl.model_loaders.ModelLoadError, match=rf"bomb\.pickle: (refused to open|not a BlenderSpike) .*{match}"):
+    with pytest.raises(nl.model_loaders.ModelLoadError,
+                       match=rf"bomb\.pickle: (refused to open|not a BlenderSpike) .*{match}"):
         nl.open_recording(path)
     honest = tmp_path / "honest.pickle"
     honest.write_bytes(pickle.dumps(blenderspike_sections(np.array([0.0, 20.0]))))
@@ -200,7 +201,8 @@ def model_folder(tmp_path, files):
      "main.hoc", r"sub/other\.hoc:3: syntax error"),
     ({"main.hoc": 'create soma\nxopen("sub/other.hoc")\n', "sub/other.hoc": "x = 1\nthis is bad\n"},
      "main.hoc", r"sub/other\.hoc:2: syntax error"),
-    ({"main.hoc": 'create soma\nload_file("sub/run.hoc")\n', "sub/run.hoc": 'proc f() {\n  execerror("boom")\n}\nf()\n'},
+    ({"main.hoc": 'create soma\nload_file("sub/run.hoc")\n',
+      "sub/run.hoc": 'proc f() {\n  execerror("boom")\n}\nf()\n'},
      "main.hoc", r"sub/run\.hoc:4: boom"),
     ({"main.py": "import helper\n", "helper.py": "x = 1\n\ndef f():\n    print 'hi'\n"},
      "main.py", r"helper\.py:4: this is Python 2 code"),
@@ -275,7 +277,8 @@ def test_menu_action_after_the_entry_chdirs(nl, scene, tmp_path):
     """NEURON restores the folder after load_file of an absolute path; by relative name
     the entry's chdir() holds when its button later loads a file from there."""
     folder = model_folder(tmp_path, {
-        "mosinit.hoc": 'chdir("sims")\nxpanel("Figures")\nxbutton("Fig 1", "load_file(\\"fig_after_chdir.hoc\\")")\nxpanel()\n',
+        "mosinit.hoc": 'chdir("sims")\nxpanel("Figures")\n'
+                       'xbutton("Fig 1", "load_file(\\"fig_after_chdir.hoc\\")")\nxpanel()\n',
         "sims/fig_after_chdir.hoc": "create soma\nsoma { L = 20 diam = 20 }\n"})
     model = nl.load_model(str(folder / "mosinit.hoc"), build=False, action="Fig 1")
     assert model.n_sections == 1

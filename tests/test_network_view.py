@@ -5,10 +5,10 @@ Spike times are checked against NEURON's own `NetCon.record` into a Vector of th
 meshes and `Model.locate`; rendered pixels against seaborn's palette."""
 from importlib import import_module
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES, PACKAGE
 from test_colour import png_size, render_pixel, seaborn_linear, to_srgb
 

@@ -1,10 +1,10 @@
 """Playback survives saving: reopen the .blend and the cells still play, with no button."""
 import shutil
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES
 
 

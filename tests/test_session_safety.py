@@ -6,10 +6,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES, REPO, isolated_env
 
 GOOD = EXAMPLES / "ball_and_stick.hoc"
@@ -141,9 +141,10 @@ def test_a_rerun_failing_before_its_first_frame_keeps_the_previous_cache(nl, sce
     first = nl.run(tstop=3)
     frames = np.array(first.frames)
     h.fail_at_init = 1
-    with pytest.raises(Exception):
+    with pytest.raises(nl.addon.engine.SimulationError, match="init failed on purpose"):
         nl.run(tstop=3)
-    assert "before its first frame" in scene.neuron_live.status and "previous run still plays" in scene.neuron_live.status
+    status = scene.neuron_live.status
+    assert "before its first frame" in status and "previous run still plays" in status
     assert session_of(nl).cache.folder == first.folder and first.folder.is_dir()
     np.testing.assert_array_equal(session_of(nl).cache.frames, frames)
     assert not [p for p in first.folder.parent.iterdir() if p.name.startswith(".")], "no staged folder left"

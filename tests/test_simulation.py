@@ -1,9 +1,9 @@
 """Simulation through the scripting API and the operators, checked against NEURON's own
 recordings (h.Vector().record), never against what our code wrote."""
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from conftest import EXAMPLES
 
 

@@ -20,6 +20,7 @@ from bench_engine import simulation_rows  # noqa: E402
 from bench_models import write_network  # noqa: E402
 from headless import PACKAGE, REPO, enable_from_source, isolate_profile  # noqa: E402
 
+
 def timed(fn, repeat=5):
     times = []
     for _ in range(repeat):
@@ -100,8 +101,11 @@ def main():
         ps, ss = base.section_point_start, base.section_segment_start
         return replace(base, section_names=base.section_names * copies,
                        section_type=np.tile(base.section_type, copies),
-                       section_cell=np.concatenate([base.section_cell + k * len(base.cell_names) for k in range(copies)]),
-                       section_parent=np.concatenate([np.where(base.section_parent < 0, -1, base.section_parent + k * base.n_sections) for k in range(copies)]),
+                       section_cell=np.concatenate([base.section_cell + k * len(base.cell_names)
+                                                    for k in range(copies)]),
+                       section_parent=np.concatenate([np.where(base.section_parent < 0, -1,
+                                                               base.section_parent + k * base.n_sections)
+                                                      for k in range(copies)]),
                        section_length=np.tile(base.section_length, copies),
                        section_point_start=np.concatenate([[0], np.cumsum(np.tile(np.diff(ps), copies))]),
                        section_segment_start=np.concatenate([[0], np.cumsum(np.tile(np.diff(ss), copies))]),
@@ -185,21 +189,22 @@ def main():
                        section_length=model.section_length[:len(one)],
                        section_point_start=model.section_point_start[:len(one) + 1],
                        section_segment_start=model.section_segment_start[:len(one) + 1],
-                       points=model.points[:stop_p], point_arc=model.point_arc[:stop_p], cell_names=model.cell_names[:1])
+                       points=model.points[:stop_p], point_arc=model.point_arc[:stop_p],
+                       cell_names=model.cell_names[:1])
     reference = None
     for copies in (copies_small, copies_mid, copies_big):
         net = tiled(base, copies)
         if reference is None:
             n_ref = curve_bevel_convert(net)
-            reference = n_ref / timed(lambda: curve_bevel_convert(net), repeat) / 1e6
+            reference = n_ref / timed(lambda net=net: curve_bevel_convert(net), repeat) / 1e6
             print(f"# reference: BlenderSpike's curve+bevel+convert, {reference:.3g} M vert/s ({n_ref} vertices)")
         if copies == copies_mid:  # big enough for the one-object path's fixed costs not to count
             n_one = curve_bevel_one_object(net, limit=net.n_sections)
-            one_object = n_one / timed(lambda: curve_bevel_one_object(net, limit=net.n_sections), repeat) / 1e6
+            one_object = n_one / timed(lambda net=net: curve_bevel_one_object(net, limit=net.n_sections), repeat) / 1e6
             print(f"# curve+bevel+convert in one object: {one_object:.3g} M vert/s ({n_one} vertices)")
         for method in ("GEOMETRY_NODES", "NUMPY"):
             n_vertices = build_objects(net, method)
-            seconds = timed(lambda: build_objects(net, method), repeat)
+            seconds = timed(lambda net=net, method=method: build_objects(net, method), repeat)
             row(f"mesh build {copies} cells, {method.lower()} (M vert/s, {n_vertices / 1e6:.2f} M)",
                 n_vertices / seconds / 1e6, reference, "≥ 10 M/s, ≥ 10× reference")
             if copies == copies_big and method == "GEOMETRY_NODES":
@@ -207,7 +212,7 @@ def main():
                     "(not BlenderSpike's way)")
         if copies == copies_mid:  # the default for 100 cells: one object per cell
             n_vertices = build_objects(net, "AUTO", "AUTO")
-            seconds = timed(lambda: build_objects(net, "AUTO", "AUTO"), repeat)
+            seconds = timed(lambda net=net: build_objects(net, "AUTO", "AUTO"), repeat)
             row("mesh build 100 cells, auto: 100 objects (M vert/s)", n_vertices / seconds / 1e6, reference,
                 "≥ 10× reference")
     # A real network's shape: one object per cell, so per-object costs count.

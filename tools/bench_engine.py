@@ -143,7 +143,8 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
     # 160 MB cache is still being written back to disk for a while after it ends
     per_ms = 2
     for label, path, tstop, cvode, shown, repeat in cases:
-        model = nl.load_model(str(path), build=shown)
+        # Blender's own NEURON: the plain-NEURON references and the breakdown use its `h`
+        model = nl.load_model(str(path), build=shown, host="IN_BLENDER")
         worker = tasks.session.worker
         settings = dict(tstop=tstop, frames_per_ms=per_ms, cvode=cvode)
         if label == "network":  # the first run after a load builds the segment pointers
@@ -176,8 +177,9 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
         if label in ("network", "1,000-segment cell"):
             _breakdown(nl, tasks, row, label, model, h, plain, timer.wall, tstop, per_ms)
         if shown:  # the next cases show nothing: a load without building keeps the old meshes
-            import bpy
             from importlib import import_module
+
+            import bpy
             import_module(nl.__name__ + ".addon.scene.groups").remove_cells(bpy.context.scene)
         waits, pumps = busy.waits, busy.pumps
         row(f"main-thread stall, max (ms), {label}", max(waits) * 1e3, 20, "≤ 20 ms")

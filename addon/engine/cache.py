@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache_reading import (CacheError, FORMAT, UNITS, VERSION, _check_segments,
-                            _map_frames, _read_meta, _rows_written)
+from .cache_reading import FORMAT, UNITS, VERSION, CacheError, _check_segments, _map_frames, _read_meta, _rows_written
 
 
 def _new_frames(path, n_frames, n_segments):

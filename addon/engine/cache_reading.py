@@ -2,8 +2,8 @@
 field before anything is mapped, so a damaged or foreign cache gives a CacheError that
 says what is wrong, never a numpy or zipfile traceback, a pickle, or a stall."""
 import json
-import os
 import math
+import os
 import zipfile
 
 import numpy as np

@@ -16,8 +16,8 @@ Nodes are found by name, so changing palette, limits, brightness or static colou
 rewrites a few node values and never touches meshes. The palette comes from seaborn
 through `colour.palettes` (imported lazily: enabling the add-on imports no seaborn).
 """
-import numpy as np
 import bpy
+import numpy as np
 
 from ..colour import palettes
 from ..colour.palettes import PaletteError

@@ -3,10 +3,10 @@
 Built in numpy: every connection is a two-point POLY curve of one `Curves` datablock
 (`add_curves` + `foreach_set` on `position` and `radius`), never a spline or an operator
 per connection. Ends come from `Model.netcon_points()` and are moved exactly as the cell
-meshes are (`shapes.polylines.to_blender`, the one µm → Blender transform), so a curve starts at its source segment and ends at its
-synapse. A connection belongs to the group of its target cell; NetCons with an end that
-has no place in space (an artificial cell such as NetStim, a spike recorder) are left out
-and counted.
+meshes are (`shapes.polylines.to_blender`, the one µm → Blender transform), so a curve
+starts at its source segment and ends at its synapse. A connection belongs to the group
+of its target cell; NetCons with an end that has no place in space (an artificial cell
+such as NetStim, a spike recorder) are left out and counted.
 
 Each curve carries its NetCon's index (`netcon`), its source and target cell (CURVE
 domain), so scripts can map curves back to the model.

@@ -9,8 +9,8 @@ per-vertex gather (`_Map`) is read from the mesh attributes once and reused ever
 import traceback
 from pathlib import Path
 
-import numpy as np
 import bpy
+import numpy as np
 from bpy.app.handlers import persistent
 
 from ..engine import CacheError, FrameCache

@@ -3,7 +3,7 @@ curves and the in-scene legend."""
 import bpy
 
 from ..engine.state import session
-from ..scene import groups as cell_groups, legend, framing, netcons, playback
+from ..scene import framing, groups as cell_groups, legend, netcons, playback
 
 
 def build_mesh(*, scene=None, groups=None, method="AUTO", **options):

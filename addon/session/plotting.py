@@ -31,7 +31,8 @@ def _pick_segments(cache, scene, segments, sections, objects):
         rows = np.flatnonzero(table[0] == names.index(name))
         picked.append(int(rows[np.argmin(np.abs(table[1][rows] - 0.5))]))
     if objects is None and segments is None and not sections:
-        objects = [o for o in bpy.context.selected_objects if o.get(playback.OBJECT_TAG)] if bpy.context.view_layer else []
+        selected = bpy.context.selected_objects if bpy.context.view_layer else []
+        objects = [o for o in selected if o.get(playback.OBJECT_TAG)]
     for obj in objects or ():
         if obj.mode == "EDIT":
             obj.update_from_editmode()

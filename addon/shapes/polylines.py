@@ -136,9 +136,9 @@ def _sampled(model, options, sphere):
 
     Sphere somas get `sphere_rings` rings (see `_spheres`). Other sections: with
     `segmentation` 0 the model's own points (of near duplicates the last) and every
-    segment's centre (where no model point sits already) (and start, when blending); else max(segmentation, nseg + 1) points
-    evenly spaced along the arc. One stable sort finds where the generated points fall
-    among the model's; no per-section loop."""
+    segment's centre (where no model point sits already) (and start, when blending); else
+    max(segmentation, nseg + 1) points evenly spaced along the arc. One stable sort finds
+    where the generated points fall among the model's; no per-section loop."""
     nseg, first_segment = segment_ranges(model)
     resample = options.segmentation > 0
     per_segment = 2 if options.blend else 1
@@ -192,7 +192,8 @@ def _sampled(model, options, sphere):
     p_arc = model.point_arc[kept].astype(np.float64)
     p_n = nseg[p_section]
     points = dict(section=p_section, arc=p_arc, xyzd=model.points[kept],
-                  segment=(first_segment[p_section] + np.minimum((p_arc * p_n).astype(np.int64), p_n - 1)).astype(np.int32))
+                  segment=(first_segment[p_section]
+                           + np.minimum((p_arc * p_n).astype(np.int64), p_n - 1)).astype(np.int32))
     return _merge(points, generated, position)
 
 

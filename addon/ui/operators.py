@@ -4,7 +4,7 @@ import bpy
 from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
-from ...model_loaders import MenuOnlyModel, SUFFIXES
+from ...model_loaders import SUFFIXES, MenuOnlyModel
 from ..engine.state import session
 from ..session import colouring, install, loading, meshes, plotting, running
 

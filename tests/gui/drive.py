@@ -107,8 +107,8 @@ def script():
     from neuron_live.addon.scene import compat
     from neuron_live.addon.ui import panels, preferences
     yield from wait_until(lambda: session.task is None, 180, "bundled NEURON install")
-    log("installed", from_zip=bool(os.environ.get("NL_GUI_ZIP")), install_s=round(time.monotonic() - t0, 1), add_on=neuron_live.__file__,
-        neuron=neuron_live.neuron_status().summary(), install_message=session.message)
+    log("installed", from_zip=bool(os.environ.get("NL_GUI_ZIP")), install_s=round(time.monotonic() - t0, 1),
+        add_on=neuron_live.__file__, neuron=neuron_live.neuron_status().summary(), install_message=session.message)
 
     count_calls(panels.NEURONLIVE_PT_main, "draw", "panel")
     count_calls(preferences.NEURONLIVE_AP_preferences, "draw", "preferences")
