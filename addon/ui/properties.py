@@ -94,7 +94,8 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
     frames_per_sample: FloatProperty(name="Frames per sample", default=1.0, min=0.01, max=1000.0,
                                      description="Timeline frames per cached sample: above 1 plays slower, "
                                      "interpolating linearly between samples")
-    frame_camera: BoolProperty(name="Frame camera", default=True, description="Aim the camera at the cells after building")
+    frame_camera: BoolProperty(name="Frame camera", default=True,
+                               description="Aim the camera at the cells after building")
     dark_world: BoolProperty(name="Dark world", default=True, description="A plain near-black world behind the cells")
     groups: CollectionProperty(type=NEURONLIVE_PG_group, name="Groups",
                                description="Cell groups with their own objects and colour detail (none: one group)")
@@ -122,7 +123,8 @@ class NEURONLIVE_PG_scene(bpy.types.PropertyGroup):
                ("SECTION_NAME", "Section name", "One colour per section")))
     palette: StringProperty(name="Palette", default="coolwarm", update=_colour_changed,
                             search=_palette_search, search_options={"SUGGESTION"},
-                            description="Any seaborn or matplotlib palette: rocket, mako, icefire, viridis, coolwarm_r, ...")
+                            description="Any seaborn or matplotlib palette: rocket, mako, icefire, viridis, "
+                                        "coolwarm_r, ...")
     palette_start: FloatProperty(name="Start", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
                                  update=_colour_changed, description="Part of the palette shown at vmin")
     palette_stop: FloatProperty(name="Stop", default=1.0, min=0.0, max=1.0, subtype="FACTOR",
