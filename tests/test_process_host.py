@@ -24,10 +24,10 @@ def write(folder, name, text):
 
 def test_process_host_frames_equal_the_in_blender_frames(nl, scene):
     nl.load_model(str(GOOD), host="IN_BLENDER")
-    assert session_of(nl).process is None
+    assert session_of(nl).host.kind == "IN_BLENDER"
     in_blender = np.array(nl.run(tstop=20).frames)
     nl.load_model(str(GOOD), host="PROCESS")
-    host = session_of(nl).process
+    host = session_of(nl).host
     assert host is not None and host.alive and host.pid > 0
     cache = nl.run(tstop=20)
     assert cache.meta["complete"] and cache.frames_done == len(in_blender)
@@ -40,10 +40,10 @@ def test_process_host_frames_equal_the_in_blender_frames(nl, scene):
 def test_the_scene_setting_chooses_the_host(nl, scene):
     scene.neuron_live.host = "PROCESS"
     nl.load_model(str(GOOD))
-    assert session_of(nl).process is not None
+    assert session_of(nl).host.kind == "PROCESS"
     scene.neuron_live.host = "IN_BLENDER"
     nl.load_model(str(GOOD))
-    assert session_of(nl).process is None
+    assert session_of(nl).host.kind == "IN_BLENDER"
 
 
 SEGFAULT_MOD = """NEURON {
@@ -112,8 +112,9 @@ events = h.FInitializeHandler(lambda: h.CVode().event(2, bye))
 ])
 def test_a_model_ending_its_process_mid_run_keeps_the_frames(nl, scene, tmp_path, name, text, run):
     path = write(tmp_path, name, text)
+    scene.neuron_live.host = "IN_BLENDER"
     model = nl.load_model(str(path))  # the scene says "In Blender": the quit sends it to a process
-    assert session_of(nl).process is not None, "routed to a process of its own"
+    assert session_of(nl).host.kind == "PROCESS", "routed to a process of its own"
     assert "process of its own" in scene.neuron_live.status
     with pytest.raises(Exception, match=rf"{name}: the model ended its NEURON process itself"):
         nl.run(tstop=5, **run)
@@ -179,10 +180,10 @@ def test_cancel_stops_an_endless_python_load_in_blender_and_blender_takes_the_ne
     with pytest.raises(Exception, match="Cancelled loading loops_here.py"):
         nl.addon.session.tasks.wait(task, timeout=5)
     assert "Cancelled loading loops_here.py" in scene.neuron_live.status
-    session_of(nl).stuck.exception(timeout=2)  # the model's loop was interrupted: NEURON is free
-    model = nl.load_model(str(GOOD))
+    session_of(nl).hosts.thread.stuck.exception(timeout=2)  # the model's loop was interrupted: NEURON is free
+    model = nl.load_model(str(GOOD), host="IN_BLENDER")
     assert not any("process of its own" in note for note in model.notes), model.notes
-    assert session_of(nl).process is None and nl.run(tstop=2).frames_done == 5
+    assert session_of(nl).host.kind == "IN_BLENDER" and nl.run(tstop=2).frames_done == 5
 
 
 def test_cancel_stops_a_run_in_the_process_and_keeps_its_frames(nl, scene):
@@ -197,7 +198,7 @@ def test_cancel_stops_a_run_in_the_process_and_keeps_its_frames(nl, scene):
     tasks.wait(task, timeout=5)
     assert time.monotonic() - cancelled < 1.0
     assert task.cache.meta["cancelled"] and task.cache.frames_done >= 20
-    assert session_of(nl).process.alive, "a run that stops by itself keeps its process"
+    assert session_of(nl).host.alive, "a run that stops by itself keeps its process"
     assert nl.continue_run(tstop=task.cache.frames_done + 5).meta["complete"]
 
 
@@ -207,8 +208,9 @@ def test_a_colliding_mechanism_loads_in_a_fresh_process(nl, scene, tmp_path):
     copy = tmp_path / "other"
     shutil.copytree(EXAMPLES / "hoc_custom_mod", copy)
     (copy / "mod" / "kleak.mod").write_text((copy / "mod" / "kleak.mod").read_text() + "\n: changed\n")
+    scene.neuron_live.host = "IN_BLENDER"
     model = nl.load_model(str(copy / "cell.hoc"), build=False)
-    assert session_of(nl).process is not None and model.n_sections > 0
+    assert session_of(nl).host.kind == "PROCESS" and model.n_sections > 0
     assert "process of its own" in scene.neuron_live.status and "kleak" in scene.neuron_live.status
     assert nl.run(tstop=2).meta["complete"]
 
@@ -219,10 +221,11 @@ def test_a_redefined_template_loads_in_a_fresh_process(nl, scene, tmp_path):
                                         f"proc init() {{ soma {{ L = 20 diam = 20 insert hh }} }}\n"
                                         f"endtemplate {name}\nobjref cells[2]\n"
                                         f"for i = 0, 1 cells[i] = new {name}()\n")
+    scene.neuron_live.host = "IN_BLENDER"
     first = nl.load_model(str(path), build=False)
-    assert session_of(nl).process is None, "the first load runs in Blender"
+    assert session_of(nl).host.kind == "IN_BLENDER", "the first load runs in Blender"
     second = nl.load_model(str(path), build=False)
-    assert session_of(nl).process is not None
+    assert session_of(nl).host.kind == "PROCESS"
     assert "process of its own" in scene.neuron_live.status and name in scene.neuron_live.status
     assert second.n_sections == first.n_sections == 2
     assert nl.run(tstop=2).meta["complete"]
