@@ -4,6 +4,7 @@ import numpy as np
 from .connections import extract_netcons, extract_point_processes, live_netcons
 from .layout import grid_offsets
 from .model import SECTION_TYPES, Model
+from .shape import Topology, computed_points, section_ends
 
 
 def _section_type(name):
@@ -20,31 +21,84 @@ def _cell_key(h, sec):
     return cell if cell is not None else h.SectionRef(sec=sec).root
 
 
+def _own_points(sec):
+    """The section's own 3-D points (n, 4) and their arc positions (0..1), in pt3d order."""
+    n = sec.n3d()
+    xyzd = np.array([(sec.x3d(i), sec.y3d(i), sec.z3d(i), sec.diam3d(i)) for i in range(n)],
+                    dtype=np.float32).reshape(-1, 4)
+    arcs = np.array([sec.arc3d(i) / sec.L if sec.L > 0 else 0.0 for i in range(n)], dtype=np.float32)
+    return xyzd, arcs
+
+
+def _topology(sections, index):
+    """The connections the layout follows (see shape.py), read once per section."""
+    n = len(sections)
+    parent, connection = np.full(n, -1, np.int64), np.zeros(n)
+    rank = np.zeros(n, np.int64)
+    for i, sec in enumerate(sections):
+        seg = sec.parentseg()  # the section it is attached to (trueparentseg skips some)
+        if seg is not None:
+            parent[i], connection[i] = index[seg.sec], seg.x
+        for k, child in enumerate(sec.children()):
+            rank[index[child]] = k
+    return Topology(parent=parent, connection=connection,
+                    orientation=np.array([int(sec.orientation()) for sec in sections], np.int64),
+                    child_rank=rank, length=np.array([sec.L for sec in sections], np.float64),
+                    nseg=np.array([sec.nseg for sec in sections], np.int64))
+
+
+def _segment_diams(sections, bare):
+    """(diams, start): the diam of every segment of the `bare` sections (x order), flat, and
+    where each section's run of them starts (indexed by section)."""
+    diams = [np.array([seg.diam for seg in sections[i]], np.float32) for i in bare]
+    start = np.zeros(len(sections), np.int64)
+    start[bare] = np.cumsum([0] + [len(d) for d in diams[:-1]])
+    return (np.concatenate(diams) if diams else np.zeros(0, np.float32)), start
+
+
+def section_points(sections, index):
+    """(points (P, 4), arcs (P,), counts (S,), had_points (S,)): every section's 3-D points,
+    its own where it has them, else laid out as define_shape would (shape.py) without
+    giving NEURON any: define_shape would change the areas of a tapered section."""
+    own = [_own_points(sec) for sec in sections]
+    own_counts = np.array([len(xyzd) for xyzd, _ in own], dtype=np.int64)
+    had_points = own_counts > 0
+    topology = _topology(sections, index)
+    own_first, own_last = np.zeros((len(sections), 3)), np.zeros((len(sections), 3))
+    for i in np.flatnonzero(had_points):
+        own_first[i], own_last[i] = own[i][0][0, :3], own[i][0][-1, :3]
+    first, last, shift = section_ends(topology, own_first, own_last, had_points)
+    bare = np.flatnonzero(~had_points)
+    made, made_arcs = computed_points(topology, bare, first, last, *_segment_diams(sections, bare))
+    counts = np.where(had_points, own_counts, topology.nseg + 2)
+    points, arcs = np.zeros((int(counts.sum()), 4), np.float32), np.zeros(int(counts.sum()), np.float32)
+    from_own = np.repeat(had_points, counts)
+    if had_points.any():
+        kept = np.flatnonzero(had_points)
+        points[from_own] = np.concatenate([own[i][0] for i in kept])
+        points[from_own, :3] += np.repeat(shift[kept], own_counts[kept], axis=0).astype(np.float32)
+        arcs[from_own] = np.concatenate([own[i][1] for i in kept])
+    points[~from_own], arcs[~from_own] = made, made_arcs
+    return points, arcs, counts, had_points
+
+
 def extract_model(h, path, *, layout=True):
     """The loaded sections, cells, NetCons and point processes as a `Model`.
 
     `layout`: cells none of whose sections had 3-D points go on a grid (see layout.py).
     """
     sections = list(h.allsec())
-    had_points = np.array([sec.n3d() > 0 for sec in sections], dtype=bool)
-    h.define_shape()  # sections without pt3d get points from L and diam
     index = {sec: i for i, sec in enumerate(sections)}
-    cells, section_cell, parents, counts, nseg = {}, [], [], [], []
-    xyzd, arcs = [], []
+    cells, section_cell, parents = {}, [], []
     for sec in sections:
         key = _cell_key(h, sec)
         section_cell.append(cells.setdefault(key, len(cells)))
         parent = sec.trueparentseg()
         parents.append(index[parent.sec] if parent is not None else -1)
-        n = sec.n3d()
-        counts.append(n)
-        nseg.append(sec.nseg)
-        for i in range(n):
-            xyzd.append((sec.x3d(i), sec.y3d(i), sec.z3d(i), sec.diam3d(i)))
-            arcs.append(sec.arc3d(i) / sec.L if sec.L > 0 else 0.0)
     names = [sec.name() for sec in sections]
     section_cell = np.array(section_cell, dtype=np.int32)
-    points = np.array(xyzd, dtype=np.float32).reshape(-1, 4)
+    points, arcs, counts, had_points = section_points(sections, index)
+    nseg = [sec.nseg for sec in sections]
     point_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
     laid_out = np.ones(len(cells), dtype=bool)
@@ -67,7 +121,7 @@ def extract_model(h, path, *, layout=True):
         section_point_start=point_start,
         section_segment_start=np.concatenate([[0], np.cumsum(nseg)]).astype(np.int64),
         points=points,
-        point_arc=np.array(arcs, dtype=np.float32),
+        point_arc=arcs,
         cell_names=[str(key) for key in cells],
         settings=integrator_settings(h),
         t_at_load=float(h.t),

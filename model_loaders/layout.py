@@ -1,10 +1,10 @@
 """Place cells that have no 3-D points of their own on a grid.
 
-`define_shape()` gives such cells points from L and diam but stacks every tree 100 µm
-apart on one axis: a 356-cell network became 2.3 m long. Here each of those cells is
-centred on its own grid cell (rows and columns in x/y, square, spaced by the largest cell),
-beside any cells that came with real coordinates. Only the `Model` moves; NEURON's
-pt3d stay as they are (`cell_offset` says by how much each cell was moved).
+Their points are laid out as `define_shape()` would (shape.py: from L and diam, NEURON is
+given none), which stacks every tree 100 µm apart on one axis: a 356-cell network became
+2.3 m long. Here each of those cells is centred on its own grid cell (rows and columns in
+x/y, square, spaced by the largest cell), beside any cells that came with real coordinates.
+Only the `Model` moves (`cell_offset` says by how much each cell was moved).
 """
 import numpy as np
 

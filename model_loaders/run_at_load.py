@@ -1,9 +1,14 @@
 """Cap models that simulate while loading: most ModelDB entries call run() at the end.
 
-A run that takes minutes would freeze Blender before the user sees a cell. Every
-`finitialize` during the load schedules an event just after t=0 that sets `stoprun`,
-which ends stdrun's `run()`/`continuerun()` loops (not `psolve` or Python `fadvance`
-loops: those are reported, not capped). The handler goes away with the load.
+A run that takes minutes would freeze Blender before the user sees a cell. While the model
+loads, stdrun's `continuerun()` (which `run()` calls) simulates at most CAP_MS past where
+it starts (not `psolve` or Python `fadvance` loops: those are reported, not capped). It
+does not set `stoprun` to get there: a loop over runs that breaks on `stoprun` (NEURON's
+Grapher sweeping a stimulus, an f-I curve) would stop after its first run and leave its
+stimulus at the first value; cut short instead, the loop goes on and leaves the model's
+parameters as its author's files do. Only what the model computes from the runs' results
+(a threshold search) differs, which the notes say. A loop that is still running after
+MAX_CUT_RUNS runs is ended with `stoprun`, and the notes say its state is not the author's.
 
 How far the model meant to run is kept: during the load stdrun's `continuerun` notes its
 target first (a Python model calling `h.continuerun(100)` never sets `tstop`), so Run
@@ -20,7 +25,8 @@ from dataclasses import dataclass
 
 from .sources import stdrun_definition
 
-CAP_MS = 0.1  # how far a model may simulate at load: one event past t=0
+CAP_MS = 0.1  # how far each run at load may simulate
+MAX_CUT_RUNS = 1000  # runs cut short before a loop of them is ended with stoprun
 
 
 @dataclass
@@ -32,12 +38,26 @@ class RunAtLoad:
     v_init: float = None  # the voltage the model's last finitialize set everywhere (its own v_init)
     run_target: float = 0.0  # the longest continuerun()/run() the model asked for (ms)
     live_in_run: int = 0  # the most point processes and NetCons alive at a finitialize
+    runs: int = 0  # continuerun() calls (run() makes one)
+    cut: int = 0  # of them cut short at CAP_MS
+    ended: bool = False  # a loop of runs was ended with stoprun after MAX_CUT_RUNS
 
     def summary(self):
         if self.t <= 0 and not self.initialized:
             return ""
         note = " (stopped there; Run simulates from 0)" if self.capped else ""
-        return f"the model ran to t={self.t:g} ms at load{note}"
+        return f"the model ran to t={self.t:g} ms at load{note}{self._sweep()}"
+
+    def _sweep(self):
+        if self.ended:
+            return (f"; it ran a loop of {self.runs} runs (a sweep) that was still going after {self.cut} "
+                    "runs cut short, and was stopped with stoprun: the model's state is not what its "
+                    "files leave behind (its stimulus may be at an intermediate value)")
+        if self.cut > 1:
+            return (f"; it ran a sweep of {self.runs} runs (a figure drawn over several runs), each cut "
+                    "short: Run starts from the values the sweep leaves (as in plain NEURON), but "
+                    "anything the model computed from those runs' results (a threshold search) differs")
+        return ""
 
 
 def _uniform_v(h):
@@ -67,28 +87,17 @@ def capped_runs(h, cap_ms=CAP_MS, run_to=None, on_init=None):
     or make it go to `run_to` ms; `on_init()` is called at each finitialize."""
     report = RunAtLoad()
 
-    stopped_at = []
-
-    def stop():
-        h.stoprun = 1
-        stopped_at.append(float(h.t))
-
     def initialised():
         report.initialized += 1
         report.v_init = _uniform_v(h)
         report.live_in_run = max(report.live_in_run, live_objects(h))
-        if cap_ms is not None:
-            h.cvode.event(h.t + cap_ms, stop)
         if on_init is not None:
             on_init()
 
     handler = h.FInitializeHandler(1, initialised)
     stdrun_continuerun = stdrun_definition(h, "continuerun")
     h(stdrun_continuerun.replace("proc continuerun(", "proc nl_load_continuerun_(", 1))
-    h("nl_run_target_ = 0")
-    h(f"nl_run_to_ = {float(run_to or 0)!r}")
-    h("proc continuerun() { if ($1 > nl_run_target_) { nl_run_target_ = $1 }"
-      "  if (nl_run_to_ > 0) { nl_load_continuerun_(nl_run_to_) } else { nl_load_continuerun_($1) } }")
+    _define_load_continuerun(h, cap_ms, run_to)
     try:
         yield report
     finally:
@@ -96,6 +105,21 @@ def capped_runs(h, cap_ms=CAP_MS, run_to=None, on_init=None):
         h(stdrun_continuerun)
         report.run_target = float(h.nl_run_target_)
         report.t = float(h.t)
-        # Capped only if the run ended there: a model's own fadvance loop ignores stoprun.
-        report.capped = bool(stopped_at) and report.t - stopped_at[-1] <= 2 * float(h.dt) + 1e-9
+        report.runs, report.cut = int(h.nl_runs_), int(h.nl_cut_)
+        report.ended = report.cut > MAX_CUT_RUNS
+        # Capped only if the run ended there: a model's own fadvance loop goes on after it.
+        report.capped = report.cut > 0 and report.t - float(h.nl_cut_at_) <= 2 * float(h.dt) + 1e-9
         h.stoprun = 0
+
+
+def _define_load_continuerun(h, cap_ms, run_to):
+    """stdrun's continuerun() for the load: it notes the run's target, goes to `run_to`
+    instead when given, else at most `cap_ms` past t (None: as far as asked), counting the
+    runs it cut; after MAX_CUT_RUNS of them it also sets stoprun, ending a loop of runs."""
+    h("nl_run_target_ = 0\nnl_runs_ = 0\nnl_cut_ = 0\nnl_cut_at_ = -1")
+    h(f"nl_run_to_ = {float(run_to or 0)!r}\nnl_cap_ = {-1.0 if cap_ms is None else float(cap_ms)!r}")
+    h("proc continuerun() { if ($1 > nl_run_target_) { nl_run_target_ = $1 }  nl_runs_ += 1\n"
+      "  if (nl_run_to_ > 0) { nl_load_continuerun_(nl_run_to_)  return }\n"
+      "  if (nl_cap_ < 0 || $1 <= t + nl_cap_) { nl_load_continuerun_($1)  return }\n"
+      "  nl_cut_ += 1  nl_cut_at_ = t + nl_cap_  nl_load_continuerun_(nl_cut_at_)\n"
+      f"  if (nl_cut_ > {MAX_CUT_RUNS}) {{ stoprun = 1 }} }}")

@@ -5,7 +5,9 @@ A Python model that creates its IClamp in a function loses it when the function
 returns; Run then shows a resting cell. The clamp goes at the middle of the first
 cell's soma (a section named soma, else the first root section). Its amplitude, unless
 given, is found for this cell: 1.5 × the rheobase from a bisection of short runs, since
-a fixed 0.5 nA moves the soma of a real reconstruction by only a few mV.
+a fixed 0.5 nA moves the soma of a real reconstruction by only a few mV. tstop is raised,
+where shorter, to cover the clamp's delay and the window its rheobase was found for: a
+reconstruction comes with NEURON's 5 ms, which ends before the clamp fires.
 """
 from dataclasses import dataclass
 
@@ -66,16 +68,27 @@ def add_soma_clamp(h, clamp):
     stim = h.IClamp(sec(0.5))
     stim.delay, stim.dur = clamp.delay, clamp.dur
     amp, why = clamp.amp, "as given"
+    window = clamp.delay + min(clamp.dur, 20.0)  # the soma must fire by then
     if amp is None:
         t, stoprun = h.t, h.stoprun
-        found = rheobase(h, sec, stim, clamp.delay + min(clamp.dur, 20.0))
+        found = rheobase(h, sec, stim, window)
         h.t, h.stoprun = t, stoprun
         amp = round(SAFETY * found, 3) if found else MAX_AMP
         why = f"{SAFETY:g} × this cell's rheobase of {found:.3g} nA" if found else \
             f"the soma did not fire even at {MAX_AMP:g} nA"
     stim.amp = amp
     _clamps.append(stim)
-    return sec, f"IClamp {amp:g} nA at {sec.name()}(0.5) from {clamp.delay:g} ms for {clamp.dur:g} ms ({why})"
+    note = f"IClamp {amp:g} nA at {sec.name()}(0.5) from {clamp.delay:g} ms for {clamp.dur:g} ms ({why})"
+    return sec, note + _long_enough(h, window)
+
+
+def _long_enough(h, window):
+    """Raise tstop to `window` ms where shorter, so the run lasts until the clamp fires;
+    says so for the note."""
+    if float(h.tstop) >= window:
+        return ""
+    before, h.tstop = float(h.tstop), window
+    return f"; tstop raised from {before:g} to {window:g} ms so the run lasts until it fires"
 
 
 def clear():

@@ -65,6 +65,23 @@ class _Frames:
         self.schedule()
 
 
+    def finish(self):
+        """Sample the frames the run ended on: an event at the very time the run stops
+        may go undelivered (a fixed step ends up to dt/2 short of it)."""
+        reach = 1e-9 * max(1.0, abs(self.h.t)) if self.cvode.active() else float(self.h.dt) / 2
+        while (self.error is None and not self.cancelled() and self.next < self.settings.n_frames
+               and self.next / self.settings.frames_per_ms <= self.h.t + reach):
+            if not self._guarded(self.sample, self.next):
+                return
+            self.next += 1
+
+
+def _run_length(settings):
+    """How far the model's run must go: to tstop, or to the last frame when tstop falls
+    between frames (the frame count rounds: tstop 90.3 at 2 frames per ms ends at 90.5)."""
+    return max(settings.tstop, (settings.n_frames - 1) / settings.frames_per_ms)
+
+
 def run_own(h, settings, sample, cancelled, start_frame=0, rebind=None):
     """Call the model's `run()` to tstop (or, continuing, stdrun's `continuerun`), sampling
     frames from `start_frame`; returns the number of frames done. A model whose own run
@@ -73,20 +90,24 @@ def run_own(h, settings, sample, cancelled, start_frame=0, rebind=None):
     frames = _Frames(h, settings, sample, cancelled, start_frame)
     h.stoprun = 0
     what = "run()"
+    until = _run_length(settings)
     if replays_load():
         what = "run while loading"
-        replay_load(settings.tstop, lambda: frames.restart(rebind))
+        replay_load(until, lambda: frames.restart(rebind))
     elif start_frame == 0:
         handler = h.FInitializeHandler(1, frames.restart)
+        h.tstop = until
         try:
             h.run()
         finally:
             # Gone with this run: a handler left behind would add frame events (and CVode
             # stops) to every later initialisation, even another model's.
             del handler
+            h.tstop = settings.tstop
     else:
         frames.schedule()
-        h.continuerun(settings.tstop)
+        h.continuerun(until)
+    frames.finish()
     if frames.error is not None:
         raise frames.error
     if frames.next < settings.n_frames and not cancelled():
