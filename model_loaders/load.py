@@ -23,7 +23,7 @@ from .errors import ModelLoadError
 from .extract import extract_model
 from .fresh import fresh_cvode, fresh_settings
 from .mechanisms import load_mechanisms
-from .menus import MenuOnlyModel, choose, menu_actions
+from .menus import MenuOnlyModel, choose, menu_actions, recording_buttons
 from .nrn import neuron_h
 from .sources import files_loaded_by, own_run_procs, stdrun_definition
 from .run_at_load import CAP_MS, capped_runs, live_objects
@@ -87,7 +87,9 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         check_swc(path)  # NEURON's SWC reader crashes the process on some bad files
     found_templates = templates.check_templates(h, path) if suffix not in MORPHOLOGY_READERS else []
     loaded_once = load_once.check_load_once(path) if suffix not in MORPHOLOGY_READERS else []
-    chosen = _chosen_action(path, action) if action else None
+    # A Python entry's buttons may call Python functions: known only once it has run.
+    records, recorder = suffix == ".py" and bool(_MAKES_BUTTONS.search(text)), None
+    chosen = _chosen_action(path, action, wait_for_python=records) if action else None
     mechanisms = load_mechanisms(h, path, mechanisms_folder, on_line) if text else None
     if clear:
         _clear(h)
@@ -97,12 +99,15 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
         if suffix in HOC_SUFFIXES:
             _load_hoc(h, path)
         elif suffix == ".py":
-            namespace = _load_python(path)
+            with recording_buttons(h) if records else contextlib.nullcontext() as recorder:
+                namespace = _load_python(path)
         else:
             _load_morphology(h, path, MORPHOLOGY_READERS[suffix])
         templates.remember(found_templates)
         load_once.remember(loaded_once)
-        if chosen is not None:
+        if action and chosen is None:  # a button only the Python entry's run made
+            chosen = _press_recorded(h, path, action, recorder)
+        elif chosen is not None:
             _run_action(h, chosen)
         _statement(h, after, language, namespace, path, "post-load")
     stimuli_gone = ran.initialized and live_objects(h) < ran.live_in_run
@@ -113,7 +118,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     _next_load()
     model = extract_model(h, path, layout=layout)
     if model.n_sections == 0:
-        raise MenuOnlyModel(path, menu_actions(path))
+        known = menu_actions(path)
+        raise MenuOnlyModel(path, recorder.actions(known) if recorder else known)
     model.t_at_load = ran.t
     if ran.v_init is not None:  # the model passed its v_init to finitialize() itself
         model.settings["v_init"] = ran.v_init
@@ -163,13 +169,40 @@ def replays_load():
     return bool(_replay)
 
 
-def _chosen_action(path, wanted):
+_MAKES_BUTTONS = re.compile(r"\bx(?:button|radiobutton)\s*\(")
+
+
+def _chosen_action(path, wanted, wait_for_python=False):
+    """The menu button `wanted`, read from the files; None when only the Python entry's run
+    can tell (`wait_for_python`: it makes buttons whose actions may be Python callables)."""
     actions = menu_actions(path)
     chosen = choose(actions, wanted)
-    if chosen is None:
-        offered = ", ".join(f"'{a.label}'" for a in actions) or "none"
-        raise ModelLoadError(f"{path}: has no menu button '{wanted}' (it offers: {offered})")
+    if chosen is None and not wait_for_python:
+        _no_such_button(path, wanted, actions)
     return chosen
+
+
+def _no_such_button(path, wanted, actions):
+    offered = ", ".join(f"'{a.label}'" for a in actions) or "none"
+    raise ModelLoadError(f"{path}: has no menu button '{wanted}' (it offers: {offered})")
+
+
+def _press_recorded(h, path, wanted, recorder):
+    """Press a button the Python entry made while it ran: call its Python callable (or run
+    its hoc command), as NEURON's panel would."""
+    found = recorder.pressed(wanted)
+    if found is None:
+        _no_such_button(path, wanted, recorder.actions(menu_actions(path)))
+    action, callback = found
+    if callback is None:
+        _run_action(h, action)
+        return action
+    try:
+        callback()
+    except Exception as exc:  # reported at the model's line, then the load stops
+        raise ModelLoadError(f"{_model_frame(path, exc)}: the menu action '{action.label}' failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    return action
 
 
 def _run_action(h, action):
@@ -330,7 +363,7 @@ def _load_hoc(h, path):
     failure = "hoc error"
     with _captured_stderr() as errors:
         try:
-            ok = h.load_file(1, _ascii_name(path))
+            ok = h.xopen(_ascii_name(path))  # as `nrniv entry.hoc`: a file it loads may share its name
         except RuntimeError as exc:
             ok, failure = False, exc
     if not ok:  # raised after the with block, which fills `errors`

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelLoadError, NeedsOwnProcess
+from .sources import chdir_folders
 
 MOD_FOLDERS = ("", "mod", "modfiles", "mods", "mechanisms")
 # Files next to the .mod files that they may INCLUDE / VERBATIM-include.
@@ -29,7 +30,6 @@ _MODDIR = re.compile(r"^\s*//\s*moddir\s+(?P<folder>\S.*?)\s*$", re.MULTILINE | 
 _NAME = re.compile(r"\b(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)")
 _NEURON_BLOCK = re.compile(r"\bNEURON\s*\{(?P<body>[^}]*)\}", re.DOTALL)
 _COMMENT_BLOCK = re.compile(r"^\s*COMMENT\b.*?^\s*ENDCOMMENT\b", re.DOTALL | re.MULTILINE)
-_ERROR_LINE = re.compile(r"error|Error|ERROR|Illegal|illegal|undefined|line \d+|\.mod:\d+")
 
 # What this process has loaded: NEURON keeps mechanisms until the process ends.
 _loaded_libraries = {}   # content key -> library path
@@ -63,8 +63,9 @@ def find_mod_folder(entry):
     """The folder holding the model's .mod files, or None.
 
     A `//moddir <folder>` comment in the entry wins; then the entry's folder and its
-    mod/, modfiles/ (…) subfolders; then the same in the folder above (the model root
-    when the entry sits in a subfolder such as `sim/`).
+    mod/, modfiles/ (…) subfolders; then the same in each folder the entry `chdir()`s
+    into (it runs the model from there); then in the folder above (the model root when
+    the entry sits in a subfolder such as `sim/`).
     """
     entry = Path(entry)
     match = _MODDIR.search(entry.read_text(errors="replace")) if entry.suffix != ".py" else None
@@ -74,7 +75,8 @@ def find_mod_folder(entry):
             line = entry.read_text(errors="replace").count("\n", 0, match.start()) + 1
             raise MechanismError(f"{entry}:{line}: //moddir names {folder}, which holds no .mod files")
         return folder
-    for root in (entry.parent, entry.parent.parent):
+    roots = (entry.parent, *(chdir_folders(entry) if entry.suffix != ".py" else ()), entry.parent.parent)
+    for root in roots:
         for name in MOD_FOLDERS:
             folder = root / name
             if folder.is_dir() and any(folder.glob("*.mod")):
@@ -201,18 +203,76 @@ def _run_nrnivmodl(prefix, work, cc, cxx, on_line):
     return lines
 
 
-_AT_LINE = re.compile(r"at line (\d+) in file (\S+?):?$")
+_AT_LINE = re.compile(r"\s*(?:Error:\s*)?(?P<what>.*?)\s*at line (?P<line>\d+) in file (?P<file>\S+?):?$")
+_CXX_ERROR = re.compile(r"(?P<file>[^\s:]+)\.(?:cpp|c):(?P<line>\d+):(?:\d+:)?\s*(?:fatal )?error:")
+_MAKE_FAILED = re.compile(r"^make: \*\*\* \[[^\]]*?(?P<stem>[\w.-]+)\.(?:cpp|c|o)\] Error")
+_FAILURE = re.compile(r"error|Error|ERROR|Illegal|illegal|Assertion|Aborted|Segmentation|^nocmodl:"
+                      r"|at line \d+|\.mod:\d+")
+_NOT_WHY = ("NOTE", "make", "Warning", "Notice", "Thread Safe", "refer to", " -> ", "Translating")
+_QUOTED_NAME = re.compile(r"[‘'`\"](\w+)[’'`\"]")
 
 
 def _compile_failure(folder, lines):
-    """The compiler's own error lines (with their .mod file and line), not the whole log."""
+    """Lead with the compiler's first error, at the .mod file (and line) it came from.
+
+    The translator prints its warnings and notices first ("Warning: x undefined"), and
+    make runs the files in parallel, so the last lines of the log are seldom the cause.
+    """
     work_paths = re.compile(r"/\S*?-tmp-\d+-[^/\s]*/")
-    errors = [work_paths.sub(f"{folder}/", line) for line in lines
-              if _ERROR_LINE.search(line) and not line.startswith(("NOTE", "make"))]
-    where = next((m for line in errors if (m := _AT_LINE.search(line))), None)
-    head = f"{folder / Path(where[2]).name}:{where[1]}: " if where else f"{folder}: "
-    shown = "\n".join((errors or lines)[-12:])
-    return f"{head}compiling the model's .mod files failed:\n{shown}"
+    lines = [work_paths.sub(f"{folder}/", line.rstrip()) for line in lines]
+    first = next((i for i, line in enumerate(lines) if _is_failure(line)), None)
+    if first is None:
+        shown = "\n".join(lines[-12:])
+        return f"{folder}: compiling the model's .mod files failed:\n{shown}"
+    mod, line, lead = _failure_origin(folder, lines, first)
+    where = f"{mod}:{line}" if line else str(mod)
+    shown = "\n".join([text for text in lines[first:] if text.strip() and not text.startswith(_NOT_WHY)][:12])
+    return f"{where}: compiling {Path(mod).name} failed: {lead}\n{shown}"
+
+
+def _is_failure(line):
+    return bool(_FAILURE.search(line)) and not line.lstrip().startswith(_NOT_WHY)
+
+
+def _failure_origin(folder, lines, first):
+    """(the .mod file, its line or None, the error's own words) for the first error."""
+    for line in lines[first:first + 8]:  # the translator: "... at line 7 in file x.mod"
+        if (at := _AT_LINE.match(line)) and not line.lstrip().startswith(_NOT_WHY):
+            return folder / Path(at["file"]).name, int(at["line"]), at["what"] or line.strip()
+    lead = lines[first].strip()
+    cxx = _CXX_ERROR.search(lead)
+    if cxx:  # the C++ compiler, in the file generated from a .mod
+        mod = folder / f"{Path(cxx['file']).name}.mod"
+        lead = lead[lead.rfind(Path(cxx["file"]).name):]
+        return mod, _mod_line(mod, lines[first:first + 3], lead), lead
+    failed = next((m for line in lines[first:] if (m := _MAKE_FAILED.match(line))), None)
+    if failed:  # the translator stopped on this file without saying where
+        mod = folder / f"{failed['stem']}.mod"
+        return mod, _mod_line(mod, [], lead), lead
+    return folder, None, lead
+
+
+def _mod_line(mod, context, lead):
+    """The .mod line a generated-code error points at: the compiler echoes the offending
+    code (verbatim from a VERBATIM block) or names an identifier; found in the .mod."""
+    if not mod.is_file():
+        return None
+    mod_lines = mod.read_text(errors="replace").splitlines()
+
+    def squeeze(text):
+        return re.sub(r"\s+", "", text)
+
+    for echoed in context:
+        code = squeeze(echoed.split("|", 1)[1]) if re.match(r"\s*\d+\s*\|", echoed) else ""
+        found = next((i for i, text in enumerate(mod_lines) if code and code in squeeze(text)), None)
+        if found is not None:
+            return found + 1
+    for name in _QUOTED_NAME.findall(lead) or re.findall(r"open:?\s+(\S+)", lead):
+        found = next((i for i, text in enumerate(mod_lines)
+                      if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text.split(":", 1)[0])), None)
+        if found is not None:
+            return found + 1
+    return None
 
 
 def _loadable(library, key):

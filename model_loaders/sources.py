@@ -19,6 +19,44 @@ def line_of(text, offset):
     return text.count("\n", 0, offset) + 1
 
 
+_CHDIR = re.compile(rf"\bchdir\s*\(\s*{QUOTED}")
+
+
+def loads_in(path, entry):
+    """[(offset, file)] for each model file `path` loads by a literal name, in order.
+
+    A name is looked up where NEURON would find it: after a `chdir("sub")` earlier in the
+    file, from that folder (ModelDB entries that change into their model folder first);
+    else beside `path` (load_file runs a file from its own folder) or the entry.
+    """
+    path, entry = Path(path), Path(entry)
+    text, here, found = path.read_text(errors="replace"), path.parent, []
+    events = sorted([*_LOADS.finditer(text), *_CHDIR.finditer(text)], key=lambda m: m.start())
+    for match in events:
+        name = unescape(match[1] if match[1] is not None else match[2])
+        if match.re is _CHDIR:
+            here = here / name if (here / name).is_dir() else here
+            continue
+        for folder in dict.fromkeys((here, path.parent, entry.parent)):
+            candidate = (folder / name).resolve()
+            if candidate.suffix.lower() in SOURCE_SUFFIXES and candidate.is_file():
+                found.append((match.start(), candidate))
+                break
+    return found
+
+
+def chdir_folders(entry):
+    """The folders the entry `chdir()`s into (by a literal name), in order."""
+    entry = Path(entry)
+    here, folders = entry.parent, []
+    for match in _CHDIR.finditer(entry.read_text(errors="replace")):
+        name = unescape(match[1] if match[1] is not None else match[2])
+        if (here / name).is_dir():
+            here = (here / name).resolve()
+            folders.append(here)
+    return folders
+
+
 def files_loaded_by(entry, limit=200):
     """The entry and the files it loads by a literal name, recursively, in load order."""
     entry = Path(entry).resolve()
@@ -28,13 +66,7 @@ def files_loaded_by(entry, limit=200):
         if path in seen or not path.is_file():
             continue
         seen.append(path)
-        for match in _LOADS.finditer(path.read_text(errors="replace")):
-            name = unescape(match[1] if match[1] is not None else match[2])
-            for folder in (path.parent, entry.parent):
-                candidate = (folder / name).resolve()
-                if candidate.suffix.lower() in SOURCE_SUFFIXES and candidate.is_file():
-                    todo.append(candidate)
-                    break
+        todo.extend(file for _, file in loads_in(path, entry))
     return seen
 
 
