@@ -25,8 +25,8 @@ from .fresh import fresh_cvode, fresh_settings
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions, recording_buttons
 from .nrn import neuron_h
-from .sources import files_loaded_by, own_run_procs, stdrun_definition
 from .run_at_load import CAP_MS, capped_runs, live_objects
+from .sources import files_loaded_by, own_run_procs, stdrun_definition
 from .stimulus import Clamp
 from .swc_check import check_swc
 

@@ -159,7 +159,8 @@ def compile_mechanisms(folder, cache_folder, neuron_version, on_line=None):
         return library, False
     cc, cxx, make = find_compilers()
     if not (cc and cxx and make):
-        missing = ", ".join(n for n, found in (("a C compiler", cc), ("a C++ compiler", cxx), ("make", make)) if not found)
+        tools = (("a C compiler", cc), ("a C++ compiler", cxx), ("make", make))
+        missing = ", ".join(name for name, found in tools if not found)
         raise MechanismError(f"{folder}: this model needs its .mod files compiled, but {missing} "
                              "could not be found. Install them (Linux: gcc, g++, make; macOS: "
                              "xcode-select --install) and load the model again")

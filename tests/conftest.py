@@ -39,15 +39,26 @@ def nl():
     addon_utils.disable(PACKAGE, default_set=True)
 
 
+HOSTS = ("PROCESS", "IN_BLENDER")  # where NEURON runs: the default first
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "in_blender: the test looks at NEURON in Blender's own process (`h`), "
+                                       "so its scene loads models there (the default is a process of their own)")
+
+
 @pytest.fixture
-def scene(nl):
-    """An empty scene for each test; no simulation left running."""
+def scene(nl, request):
+    """An empty scene for each test; no simulation left running. Tests marked `in_blender`
+    get a scene whose models load into Blender's own NEURON."""
     from importlib import import_module
     session = import_module(PACKAGE + ".addon.session.tasks").session
     if session.task is not None:
         nl.cancel()
         import_module(PACKAGE + ".addon.session.tasks").wait(session.task, timeout=60)
     bpy.ops.wm.read_homefile(use_empty=True)
+    if request.node.get_closest_marker("in_blender"):
+        bpy.context.scene.neuron_live.host = "IN_BLENDER"
     return bpy.context.scene
 
 

@@ -121,6 +121,7 @@ def test_cache_moves_beside_the_blend_on_save(nl, scene, tmp_path):
     np.testing.assert_array_equal(reopened.frames, frames)
 
 
+@pytest.mark.in_blender
 def test_models_own_advance_is_honoured(nl, scene, tmp_path):
     """A model whose stimulus lives in its own `proc advance()` shows it with own_run."""
     path = tmp_path / "own_advance.hoc"
@@ -152,6 +153,7 @@ def test_nan_in_the_state_stops_with_a_message_and_keeps_frames(nl, scene, tmp_p
     assert "Simulation failed" in scene.neuron_live.status
 
 
+@pytest.mark.in_blender
 def test_changed_nseg_after_a_run_asks_to_reload(nl, scene):
     """Reruns reuse the segment pointers, but never across a changed segment count."""
     from neuron import h

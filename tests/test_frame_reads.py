@@ -73,6 +73,7 @@ def direct_reads(nl):
     return any(pointers.direct is not None for pointers in cached.values())
 
 
+@pytest.mark.in_blender
 @pytest.mark.parametrize("kind, settings", [
     ("network", dict(threads=1)), ("network", dict(threads=2)), ("network", dict(cvode=True)),
     ("backwards", dict(threads=1))], ids=["one thread", "two threads", "cvode", "sections run backwards"])
@@ -95,6 +96,7 @@ def test_every_segment_of_a_large_model_equals_neurons_recording(nl, scene, tmp_
     assert np.ptp(frames) > 1, "the clamps move the voltages"
 
 
+@pytest.mark.in_blender
 def test_a_model_that_changes_its_structure_mid_run_still_shows_neurons_values(nl, scene, tmp_path):
     from neuron import h
     network = write_network(tmp_path, 2)

@@ -105,6 +105,7 @@ def test_resampling_soma_sphere_lines_scale(nl, scene):
     nl.build_mesh(homogeneity=0.0)
 
 
+@pytest.mark.in_blender
 def test_interaction_levels_and_names(nl, scene):
     model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"), build=False)
     objects = nl.build_mesh(groups=[dict(name="per section", interaction="SECTION")])
@@ -127,7 +128,7 @@ def _soma_segment(model):
 @pytest.fixture
 def ran(nl, scene):
     from neuron import h
-    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"), build=False)
+    model = nl.load_model(str(EXAMPLES / "ball_and_stick.py"), build=False, host="IN_BLENDER")  # (reads its h)
     soma = next(sec for sec in h.allsec() if sec.name().endswith("soma"))
     recorded = h.Vector().record(soma(0.5)._ref_v, 0.5)
     cache = nl.run(tstop=20, frames_per_ms=2)

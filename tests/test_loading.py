@@ -1,7 +1,7 @@
 """Loading models: formats, and bad input that must never crash Blender."""
+import bpy
 import pytest
 
-import bpy
 from conftest import EXAMPLES, MORPHOLOGIES
 
 
@@ -22,6 +22,7 @@ def test_load_operator_builds_the_cell(nl, scene):
     assert "2 sections" in props.status
 
 
+@pytest.mark.in_blender
 @pytest.mark.skipif(not (MORPHOLOGIES / "h10.CNG.swc").exists(), reason="shared morphologies absent")
 def test_swc_morphology_gets_hh_and_spikes(nl, scene):
     model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"))
@@ -41,7 +42,8 @@ def test_broken_hoc_names_file_and_line(nl, scene, tmp_path):
 
 
 def test_python_model_that_raises_names_file_and_line(nl, scene, tmp_path):
-    path = write(tmp_path, "raises.py", "from neuron import h\nsoma = h.Section()\n\nraise ValueError('bad parameter')\n")
+    path = write(tmp_path, "raises.py",
+                 "from neuron import h\nsoma = h.Section()\n\nraise ValueError('bad parameter')\n")
     with pytest.raises(nl.model_loaders.ModelLoadError, match=r"raises\.py:4: ValueError: bad parameter"):
         nl.load_model(str(path))
 
@@ -85,6 +87,7 @@ def test_missing_file(nl, scene, tmp_path):
         nl.load_model(str(tmp_path / "nope.hoc"))
 
 
+@pytest.mark.in_blender
 def test_model_relative_paths_resolve_from_its_folder(nl, scene, tmp_path):
     (tmp_path / "params.hoc").write_text("soma_diam = 17\n")
     path = write(tmp_path, "main.hoc", 'load_file("params.hoc")\ncreate soma\nsoma { L = 10 diam = soma_diam }\n')
@@ -111,6 +114,7 @@ def cell_objects(scene):
     return [o for o in scene.objects if o.get("neuron_live_cells")]
 
 
+@pytest.mark.in_blender
 def test_hoc_cell_with_its_own_mod_compiles_and_loads(nl, scene):
     """examples/hoc_custom_mod: mod/kleak.mod is compiled (cached by content) and used."""
     result = bpy.ops.neuron_live.load_model(filepath=str(EXAMPLES / "hoc_custom_mod" / "cell.hoc"))
@@ -168,12 +172,14 @@ def ring(nl):
     """examples/network/ring.hoc, loaded once through the operator (its template can only
     be defined once per process, like in NEURON itself)."""
     bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.context.scene.neuron_live.host = "IN_BLENDER"  # the tests read its cells in Blender's NEURON
     result = bpy.ops.neuron_live.load_model(filepath=str(EXAMPLES / "network" / "ring.hoc"))
     assert result == {"FINISHED"}
     from importlib import import_module
     return import_module(nl.__name__ + ".addon.session.tasks").session.model, bpy.context.scene.neuron_live.status
 
 
+@pytest.mark.in_blender
 def test_network_cells_netcons_and_synapses(nl, ring):
     import numpy as np
     from neuron import h
@@ -211,9 +217,11 @@ def test_model_that_runs_at_load_is_capped_and_says_so(nl, ring):
     assert "the model ran to t=0.1 ms at load" in status
 
 
+@pytest.mark.in_blender
 def test_redefining_a_template_is_refused_and_the_model_stays(nl, ring, scene):
     with pytest.raises(nl.model_loaders.ModelLoadError,
-                       match=r"ring\.hoc:\d+: defines the hoc template 'RingCell', which is already defined .*restart Blender"):
+                       match=r"ring\.hoc:\d+: defines the hoc template 'RingCell', which is already "
+                             r"defined .*restart Blender"):
         nl.load_model(str(EXAMPLES / "network" / "ring.hoc"), host="IN_BLENDER")
     assert neuron_counts()[0] == 24
 
@@ -226,6 +234,7 @@ def test_python_model_with_psolve_loop_is_reported(nl, scene, tmp_path):
     assert "ran to t=3" in scene.neuron_live.status
 
 
+@pytest.mark.in_blender
 def test_menu_entry_lists_buttons_then_runs_the_chosen_one(nl, scene):
     entry = str(EXAMPLES / "menu_model" / "mosinit.hoc")
     with pytest.raises(nl.model_loaders.MenuOnlyModel) as caught:
@@ -241,6 +250,7 @@ def test_menu_entry_lists_buttons_then_runs_the_chosen_one(nl, scene):
         nl.load_model(entry, action="Fig. 9")
 
 
+@pytest.mark.in_blender
 def test_menu_entry_through_the_operator(nl, scene):
     entry = str(EXAMPLES / "menu_model" / "mosinit.hoc")
     assert bpy.ops.neuron_live.load_model(filepath=entry) == {"CANCELLED"}
@@ -255,6 +265,7 @@ def test_menu_entry_through_the_operator(nl, scene):
     ("hoc", "soma_L = 42", "soma.diam = 7"),
     ("python", "from neuron import h\nh('soma_L = 42')", "h.soma.diam = 7"),
 ])
+@pytest.mark.in_blender
 def test_pre_and_post_load_statements(nl, scene, tmp_path, language, before, after):
     path = write(tmp_path, "param.hoc", "create soma\nsoma { L = soma_L  diam = 1 }\n")
     model = nl.load_model(str(path), before=before, after=after, language=language)
@@ -268,6 +279,7 @@ def test_failing_statement_is_named(nl, scene, tmp_path):
         nl.load_model(str(path), after="this is not hoc")
 
 
+@pytest.mark.in_blender
 def test_add_current_clamp_at_soma(nl, scene, tmp_path):
     path = write(tmp_path, "silent.py", "from neuron import h\n\ndef build():\n"
                  "    soma = h.Section(name='soma')\n    soma.L = soma.diam = 20\n    soma.insert('hh')\n"
@@ -295,6 +307,7 @@ def test_python2_code_gets_a_clear_message(nl, scene, tmp_path):
     ("h10.CNG.swc", None, None), ("ca2.CNG.swc", 2070, 10287),
     ("CA1.morph.xml", 173, 2416), ("cell1.asc", 195, 4274),
 ])
+@pytest.mark.in_blender
 def test_shared_morphologies(nl, scene, name, sections, points):
     path = MORPHOLOGIES / name
     if not path.exists():

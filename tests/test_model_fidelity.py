@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import isolated_env
+from conftest import HOSTS, isolated_env
 
 CELL = """
 create soma
@@ -154,15 +154,16 @@ def crossings(trace, per_ms):
     return np.flatnonzero(above[1:] & ~above[:-1]) / per_ms
 
 
+@pytest.mark.parametrize("host", HOSTS)
 @pytest.mark.parametrize("entry", sorted(MODELS))
-def test_load_then_run_equals_plain_neuron(nl, scene, entry, tmp_path):
+def test_load_then_run_equals_plain_neuron(nl, scene, entry, host, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / entry).write_text(MODELS[entry])
     for name, text in BESIDE.get(entry, {}).items():
         (folder / name).write_text(text)
     reference = plain_neuron(folder, entry, tmp_path)
-    model = nl.load_model(str(folder / entry))
+    model = nl.load_model(str(folder / entry), host=host)
     props = scene.neuron_live
     cache = nl.run(frames_per_ms=FRAMES_PER_MS)  # everything else as the model left it
     assert props.tstop == pytest.approx(reference["tstop"])

@@ -47,6 +47,7 @@ def test_malformed_swc_is_refused_and_a_good_one_loads_after(nl, scene, tmp_path
     assert model.n_sections == 2 and len(model.points) > 0
 
 
+@pytest.mark.in_blender
 def test_refused_swc_leaves_the_loaded_model(nl, scene, tmp_path):
     nl.load_model(str(write(tmp_path, "good.swc", GOOD_SWC)), build=False)
     with pytest.raises(nl.model_loaders.ModelLoadError, match="does not exist"):

@@ -19,6 +19,7 @@ def session_of(nl):
     return nl.addon.session.tasks.session
 
 
+@pytest.mark.in_blender
 def test_failed_load_after_a_good_model_never_runs_the_debris(nl, scene, tmp_path):
     model = nl.load_model(str(GOOD))
     first = np.array(nl.run(tstop=5).frames)
@@ -106,6 +107,7 @@ def test_follow_ends_on_the_last_frame(nl, scene):
     assert scene.frame_current == scene.frame_end == cache.meta["n_frames"]
 
 
+@pytest.mark.in_blender
 def test_cells_show_no_data_before_any_run(nl, scene):
     nl.load_model(str(GOOD))
     [obj] = [o for o in scene.objects if o.get("neuron_live_cells")]
@@ -133,6 +135,7 @@ handler = h.FInitializeHandler(init)
 """
 
 
+@pytest.mark.in_blender
 def test_a_rerun_failing_before_its_first_frame_keeps_the_previous_cache(nl, scene, tmp_path):
     from neuron import h
     path = tmp_path / "fails_at_init.py"
@@ -197,6 +200,7 @@ def test_reopening_after_a_crash_mid_run_says_incomplete(nl, scene, tmp_path):
     np.testing.assert_allclose(np.asarray(continued.frames), np.asarray(straight.frames), atol=1e-4)
 
 
+@pytest.mark.in_blender
 def test_settings_never_leak_into_the_next_model(nl, scene):
     from neuron import h
     nl.load_model(str(GOOD))
@@ -207,6 +211,7 @@ def test_settings_never_leak_into_the_next_model(nl, scene):
     assert h.dt == pytest.approx(0.025) and not h.CVode().active()
 
 
+@pytest.mark.in_blender
 def test_a_python_models_stimuli_are_gone_once_the_next_model_loads(nl, scene, tmp_path):
     """Its globals sit in reference cycles; a stimulus left behind would count for the next model."""
     from neuron import h
@@ -224,6 +229,7 @@ def test_a_python_models_stimuli_are_gone_once_the_next_model_loads(nl, scene, t
     assert h.List("IClamp").count() == before
 
 
+@pytest.mark.in_blender
 def test_cvodes_own_settings_never_leak_into_the_next_model(nl, scene, tmp_path):
     """Local time steps, order, stiffness and step bounds a model sets stay with it."""
     from neuron import h

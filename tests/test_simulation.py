@@ -21,6 +21,7 @@ def segment_index(model, section_suffix, x):
     return int(model.section_segment_start[section] + min(int(x * nseg), nseg - 1))
 
 
+@pytest.mark.in_blender
 @pytest.mark.parametrize("example", ["ball_and_stick.py", "ball_and_stick.hoc"])
 def test_cache_equals_neuron_recording(nl, scene, example):
     from neuron import h
@@ -153,6 +154,7 @@ def test_cells_colour_live_during_a_run(nl, scene):
         tasks.wait(task, timeout=30)
 
 
+@pytest.mark.in_blender
 @pytest.mark.parametrize("own_run", [False, True], ids=["chunks", "own run()"])
 def test_run_waits_while_blender_colours_the_cells(nl, scene, own_run):
     """numpy and frame_set let go of the GIL in the middle of colouring the cells: NEURON

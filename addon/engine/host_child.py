@@ -38,6 +38,7 @@ class _Child:
     def __init__(self, replies, commands, work):
         self._replies, self._lock = replies, threading.Lock()
         self.commands, self.cancel = queue.Queue(), threading.Event()
+        self._latest = self.cancel  # the Cancel event of the newest command received
         self.work = Path(work)
         self.engine = Engine()
         self.kept = None  # what keeps a model's objects alive after it called sys.exit() at load
@@ -55,7 +56,9 @@ class _Child:
         self.send(messages.Reply(**answer), ident)
 
     def _read(self, commands):
-        """Commands from the parent; a cancel acts at once, the rest queue for the main thread."""
+        """Commands from the parent; the rest queue for the main thread, each with its own
+        Cancel event, which a `Cancel` sets at once (for the newest command: one in flight,
+        or one still queued behind it, which then stops at its first chunk)."""
         for line in commands:
             try:
                 ident, message = messages.decode(line)
@@ -63,11 +66,13 @@ class _Child:
                 print(f"NEURON Live child: {exc}", file=sys.stderr)
                 continue
             if isinstance(message, messages.Cancel):
-                self.cancel.set()
+                self._latest.set()
             else:
-                self.commands.put((ident, message))
-        self.cancel.set()  # the parent is gone: stop, and exit even if the model hangs
-        self.commands.put((None, messages.Close()))
+                self._latest = threading.Event()
+                self.commands.put((ident, message, self._latest))
+        self._latest.set()  # the parent is gone: stop, and exit even if the model hangs
+        self.cancel.set()
+        self.commands.put((None, messages.Close(), self._latest))
         timer = threading.Timer(ORPHAN_GRACE, _real_exit, args=(0,))
         timer.daemon = True
         timer.start()
@@ -75,10 +80,9 @@ class _Child:
     def serve(self):
         """Run commands until told to close (main thread: NEURON's own)."""
         while True:
-            ident, message = self.commands.get()
+            ident, message, self.cancel = self.commands.get()
             if isinstance(message, messages.Close):
                 return
-            self.cancel.clear()
             self.current = [ident, message, None]
             try:
                 result = HANDLERS[type(message)](self, message)

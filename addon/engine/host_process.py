@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,14 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from ...model_loaders import ModelLoadError
+from ...model_loaders.errors import NeedsOwnProcess
+from ...model_loaders.mechanisms import MechanismConflict, MechanismError
 from ...model_loaders.menus import MenuAction, MenuOnlyModel
 from ...model_loaders.model_io import load_model_file
-from . import cores, messages
+from . import messages
 from .cache import CacheError
-from .errors import Cancelled, HostCrashed, MemoryLimit, ModelEnded, SimulationError
 from .child_boot import child_command, child_environment
+from .errors import Cancelled, HostCrashed, MemoryLimit, ModelEnded, SimulationError
 from .host_base import EngineHost, HostKind
 from .host_mpi import MpiRun, mpi_refusal
+from .run_settings import SettingsError
 from .worker import Worker
 
 CANCEL_GRACE = 0.8  # s a run has to stop by itself after Cancel before its process is killed (Cancel: ≤ 1 s)
@@ -74,7 +76,8 @@ class ProcessHost(EngineHost):
         self._pending = {}  # id -> (Future, on_event, convert)
         self._lock = threading.Lock()
         self._ids = iter(range(1, 1 << 62))
-        self._cancelled = False
+        self._cancelled = False  # Cancel stopped (or killed) the work: how a lost child is explained
+        self._cancel_asked = False  # Cancel was pressed for the job in flight (maybe before its command)
         self._loading = False  # a load cannot stop half-way: Cancel kills it at once
         self._ended = None  # the model's own `Ended` event, when it quit during a run
         self._over_memory = None  # the bytes it used when stopped at the memory limit
@@ -95,6 +98,7 @@ class ProcessHost(EngineHost):
     # -- jobs and events -------------------------------------------------------------------------
     def submit(self, fn, *args, **kwargs):
         """Run `fn` on this host's parent-side thread (it may block on the child); a Future."""
+        self._cancel_asked = self._cancelled = False
         return self._local.submit(fn, *args, **kwargs)
 
     def post(self, kind, **data):
@@ -123,7 +127,6 @@ class ProcessHost(EngineHost):
         """Send a command (a `messages` dataclass); returns a Future resolved (by the reader
         thread) with its result."""
         future = Future()
-        self._cancelled = False
         with self._lock:
             if self.returncode is not None or not self.alive:
                 future.set_exception(self._gone_error())
@@ -131,6 +134,8 @@ class ProcessHost(EngineHost):
             ident = next(self._ids)
             self._pending[ident] = (future, on_event, convert)
             self._write(message, ident)
+            if self._cancel_asked:  # Cancel came before the command: it stops at its first chunk
+                self._write(messages.Cancel())
         return future
 
     def request(self, message):
@@ -147,6 +152,8 @@ class ProcessHost(EngineHost):
             return load_model_file(result["model_file"])
         self.label = str(path)
         self.load_options = dict(options)
+        if self._cancel_asked:
+            raise Cancelled(f"Cancelled loading {Path(path).name}")
         self._loading = True
         try:
             return self.call(messages.Load(path=str(path), options=options), on_event=on_event,
@@ -180,7 +187,7 @@ class ProcessHost(EngineHost):
                                     settings=settings.as_dict(), start_frame=start_frame, extend=extend)
         try:
             result = self.call(command, on_event=on_event).result()
-        except HostCrashed:
+        except Exception:  # a crash, or the run failed (NaN, NEURON's error): its frames done stay
             done = _rows_complete(cache.frames, cache.frames_done)  # written, not yet reported
             if done > cache.frames_done:
                 progress((done - 1) / settings.frames_per_ms, done - 1)
@@ -203,7 +210,7 @@ class ProcessHost(EngineHost):
         """Stop the command in flight: the child stops a run within a chunk; one that does
         not answer within `grace` seconds (a model stuck in its own code) is killed. A load
         cannot stop half-way: its process is killed at once."""
-        self._cancelled = True
+        self._cancelled = self._cancel_asked = True
         if self._loading:
             self.kill()
             return
@@ -354,9 +361,9 @@ class ProcessHost(EngineHost):
                            + (f"; its last output:\n{tail}" if tail else " (it printed nothing)"))
 
 
-_ERRORS = {"ModelLoadError": ModelLoadError, "MechanismError": ModelLoadError, "MechanismConflict": ModelLoadError,
-           "NeedsOwnProcess": ModelLoadError, "SimulationError": SimulationError, "CacheError": CacheError,
-           "SettingsError": ValueError}
+# The child's errors as the parent raises them again: the same classes a thread host raises.
+_ERRORS = {cls.__name__: cls for cls in (ModelLoadError, MechanismError, MechanismConflict, NeedsOwnProcess,
+                                         SimulationError, CacheError, SettingsError)}
 
 
 def _keeping_meta(cache, progress):

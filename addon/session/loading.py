@@ -3,7 +3,6 @@ its own by default, or Blender's NEURON thread; then on the main thread the scen
 settings, status line and cell meshes."""
 import dataclasses
 import threading
-from concurrent.futures import Future
 from pathlib import Path
 
 import bpy

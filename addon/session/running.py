@@ -177,8 +177,9 @@ def _run_done(scene, task):
     error = task.future.exception()
     cache = task.cache
     if cache is None or cache.frames_done == 0:  # nothing of this run: the previous one stays
+        kept = "; the previous run still plays" if session.cache else ""
         props.status = (f"Simulation failed before its first frame: {error}" if error else
-                        "Cancelled before the first frame") + ("; the previous run still plays" if session.cache else "")
+                        "Cancelled before the first frame") + kept
         return
     meta = cache.meta
     if error is not None:
