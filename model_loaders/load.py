@@ -7,13 +7,11 @@ and errors name the file and line that failed.
 import contextlib
 import gc
 import hashlib
-import io
 import itertools
 import os
 import re
 import runpy
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -22,11 +20,12 @@ from .connections import retire_netcons
 from .errors import ModelLoadError
 from .extract import extract_model
 from .fresh import fresh_cvode, fresh_settings
+from .hoc_errors import captured_stderr, hoc_error
 from .mechanisms import load_mechanisms
 from .menus import MenuOnlyModel, choose, menu_actions, recording_buttons
 from .nrn import neuron_h
 from .run_at_load import CAP_MS, capped_runs, live_objects
-from .sources import files_loaded_by, own_run_procs, stdrun_definition
+from .sources import own_run_procs, stdrun_definition
 from .stimulus import Clamp
 from .swc_check import check_swc
 
@@ -209,7 +208,7 @@ def _run_action(h, action):
     """Run a menu button's hoc command, as pressing the button would (after the buttons that
     lead to it, in order)."""
     for command in action.commands:
-        with _captured_stderr() as errors:
+        with captured_stderr() as errors:
             ok = h(command)
         if not ok:
             raise hoc_error(action.file, errors, f"the menu action '{action.label}' failed (at {command!r})")
@@ -220,7 +219,7 @@ def _statement(h, code, language, namespace, path, when):
     if not code or not code.strip():
         return
     if language == "hoc":
-        with _captured_stderr() as errors:
+        with captured_stderr() as errors:
             ok = h(code)
         if not ok:
             detail = next((line[8:].strip() for line in errors if line.startswith("NEURON:")), "hoc error")
@@ -282,69 +281,6 @@ def _in_folder(folder):
         os.chdir(cwd)
 
 
-class _Tee(io.TextIOBase):
-    """Collects what is written while still passing it to the real stream."""
-
-    def __init__(self, stream):
-        self.stream, self.text = stream, io.StringIO()
-
-    def write(self, text):
-        self.text.write(text)
-        return self.stream.write(text)
-
-    def flush(self):
-        self.stream.flush()
-
-
-@contextlib.contextmanager
-def _captured_stderr():
-    """Collect NEURON's error messages: NEURON 9 prints them through Python's sys.stderr
-    (and, from C code, file descriptor 2), so both are watched."""
-    sys.stderr.flush()
-    saved_fd, saved_stream = os.dup(2), sys.stderr
-    with tempfile.TemporaryFile(mode="w+") as sink:
-        os.dup2(sink.fileno(), 2)
-        sys.stderr = tee = _Tee(saved_stream)
-        lines = []
-        try:
-            yield lines
-        finally:
-            sys.stderr = saved_stream
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-            sink.seek(0)
-            from_c = sink.read()
-            saved_stream.write(from_c)  # still show them on the real terminal
-            lines.extend((tee.text.getvalue() + from_c).splitlines())
-
-
-_HOC_WHERE = re.compile(r"^\s*in (?P<file>\S+) near line (?P<line>\d+)")
-
-
-def hoc_error(path, lines, fallback):
-    """`file:line: message` from NEURON's first error report (\"NEURON: …\" + \"in F near line N\")."""
-    for i, line in enumerate(lines):
-        if line.startswith("NEURON:"):
-            where = _HOC_WHERE.match(lines[i + 1]) if i + 1 < len(lines) else None
-            if where:
-                return ModelLoadError(f"{_reported_file(path, where['file'])}:{where['line']}: {line[8:].strip()}")
-            return ModelLoadError(f"{path}: {line[8:].strip()}")
-    return ModelLoadError(f"{path}: {fallback}")
-
-
-def _reported_file(entry, name):
-    """The file NEURON means by `name`: load_file runs a file from its own folder and
-    names it relative to that, so one in a subfolder is found among those the entry loads."""
-    entry, name = Path(entry), Path(name)
-    here = entry.parent / name
-    if name.is_absolute():
-        return name
-    matches = [f for f in files_loaded_by(entry) if f.name == name.name]
-    if here.resolve() in matches or (here.is_file() and not matches):
-        return here
-    return matches[-1] if matches else here  # the last loaded: loading stops at an error
-
-
 def _ascii_name(path):
     """A name NEURON can open for `path` from its folder: its own when ASCII, else a link
     with an ASCII name beside it (NEURON's file functions take only ASCII names)."""
@@ -361,7 +297,7 @@ def _load_hoc(h, path):
     only ASCII paths, and after load_file of an absolute path it restores the directory,
     undoing a model's own chdir()."""
     failure = "hoc error"
-    with _captured_stderr() as errors:
+    with captured_stderr() as errors:
         try:
             ok = h.xopen(_ascii_name(path))  # as `nrniv entry.hoc`: a file it loads may share its name
         except RuntimeError as exc:
@@ -424,7 +360,7 @@ def _load_morphology(h, path, reader_name):
     """Import3d a reconstruction; pas everywhere and hh in the soma, so Run shows spikes."""
     h.load_file("import3d.hoc")
     reader = getattr(h, reader_name)()
-    with _captured_stderr() as errors:
+    with captured_stderr() as errors:
         try:
             reader.input(_ascii_name(path))  # from the model's folder: Import3d takes only ASCII paths
             h.Import3d_GUI(reader, 0).instantiate(None)

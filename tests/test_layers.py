@@ -138,3 +138,15 @@ def test_modules_stay_small():
            for folder in ("addon", "model_loaders") for p in (REPO / folder).rglob("*.py")
            if len(p.read_text().splitlines()) > 420]
     assert not big, big
+
+
+HOST_IMPLEMENTATIONS = ("addon.engine.host_process", "addon.engine.host_thread", "addon.engine.host_child",
+                        "addon.engine.host_mpi", "addon.engine.engine")
+
+
+def test_the_session_holds_a_host_without_knowing_which():
+    """The session talks to `host_base.EngineHost` (chosen in `engine.hosts`), never to one
+    implementation: a new host needs no change above the engine."""
+    wrong = [f"{module} imports {target}" for module, targets in import_graph().items()
+             if module.startswith("addon.session") for target in targets if target in HOST_IMPLEMENTATIONS]
+    assert not wrong, "\n".join(wrong)
