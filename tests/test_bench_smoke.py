@@ -13,8 +13,17 @@ def test_every_benchmark_row_runs_at_tiny_sizes(tmp_path):
     figures = [line.split("\t")[0] for line in out.read_text().splitlines()]
     for expected in ("add-on enable (s)", "frame update per 1 M vertices (ms)",
                      "simulation wall time (s), network", "main-thread stall, max (ms), network",
-                     "separate process wall time (s), network", "Run → first frame (s), network, in Blender",
-                     "Run → first frame (s), network, separate process", "cancel latency (s), separate process",
+                     "process (default host) wall time (s), network",
+                     "simulation wall time against plain NEURON (s), network, process (default host)",
+                     "main-thread stall during a run, max (ms), network, process (default host)",
+                     "Run → first frame (s), network, in Blender",
+                     "Run → first frame (s), network, process (default host)",
+                     "cancel latency (s), process (default host)",
+                     "load → cells on screen (s), ball-and-stick, process (default host)",
+                     "load → cells on screen (s), network, process (default host)",
+                     "main-thread wait during a load, max (ms), hoc computing 0.2 s, in Blender",
+                     "main-thread wait during a load, max (ms), hoc computing 0.2 s, process (default host)",
+                     "spare process CPU over", "spare process memory, RssAnon",
                      "2 threads speed-up (×), network", "2 threads speed-up (×), ring"):
         assert any(figure.startswith(expected) for figure in figures), (expected, figures)
     assert any(figure.startswith("mesh build") for figure in figures), figures

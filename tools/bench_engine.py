@@ -1,10 +1,14 @@
 """Simulation rows of the benchmark: wall time inside NEURON Live vs plain NEURON with the
 same integrator (nothing recorded), for one cell, a 1,000-segment cell and the network
 (short, with its cells coloured live, CVode, long), with a breakdown of where the time
-goes on the worker thread; the longest main-thread gap during a run; then the hosts
-(separate process vs in Blender, Run → first frame, cancel latency) and the cores (NEURON
+goes on the worker thread; the longest main-thread gap during a run (these load into
+Blender's own NEURON, host="IN_BLENDER": plain NEURON and the breakdown use its `h`); then
+the hosts (the default, a process of its own, against plain NEURON and in Blender: run wall
+time, stall, Run → first frame, cancel latency; Load → cells on screen; the main thread's
+wait while hoc computes at load; the spare process's CPU and memory) and the cores (NEURON
 threads and MPI processes, 2 against 1, on the network and a ring). Short runs are the
 best of 3, plain NEURON and ours taking turns, so that the machine's drift hits both.
+Every row is timed with the spare process up (`ready_spare`), never while one starts.
 
 A run's wall time is Run → the worker's last frame, with the main thread pumping as
 Blender's timer does (every 50 ms), and again as a busy UI would (wanting the GIL every
@@ -36,6 +40,14 @@ def _plain_seconds(h, tstop, v_init, *, cvode=False, frames_per_ms=None):
     took = time.perf_counter() - started
     h.CVode().active(0)
     return took
+
+
+def _plain_with_cpu(h, tstop):
+    """`_plain_seconds` (v_init -65) and the CPU time of the thread running it (finitialize
+    included): (wall s, CPU s)."""
+    cpu = time.thread_time()
+    wall = _plain_seconds(h, tstop, -65)
+    return wall, time.thread_time() - cpu
 
 
 def _stepping_seconds(h, tstop, v_init, frames_per_ms, make_read=None):
@@ -145,6 +157,7 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
     for label, path, tstop, cvode, shown, repeat in cases:
         # Blender's own NEURON: the plain-NEURON references and the breakdown use its `h`
         model = nl.load_model(str(path), build=shown, host="IN_BLENDER")
+        ready_spare(nl, tasks)  # the spare a load asks for is not started during the timed runs
         worker = tasks.session.worker
         settings = dict(tstop=tstop, frames_per_ms=per_ms, cvode=cvode)
         if label == "network":  # the first run after a load builds the segment pointers
@@ -188,6 +201,9 @@ def simulation_rows(nl, tasks, row, network_file, *, smoke=False):
         row(f"  its work, max (ms of main-thread CPU), {label}", max(busy.work) * 1e3, 20,
             "the turn without GIL waits or the machine's pauses")
     host_rows(nl, tasks, row, network_file, smoke=smoke)
+    load_rows(nl, tasks, row, network_file, smoke=smoke)
+    load_wait_rows(nl, tasks, row, smoke=smoke)
+    spare_rows(nl, tasks, row, smoke=smoke)
     core_rows(nl, tasks, row, network_file, smoke=smoke)
 
 
@@ -220,19 +236,72 @@ def _breakdown(nl, tasks, row, label, model, h, plain, ours, tstop, per_ms):
     row(f"  {label}: ours (Blender's timer) against plain NEURON reading the frames", ours, gathering, "≤ 1.05×")
 
 
+HOSTS = ("IN_BLENDER", "PROCESS")  # the thread in Blender's process; a process of its own (the default)
+HOST_LABELS = {"IN_BLENDER": "in Blender", "PROCESS": "process (default host)"}
+
+
+def ready_spare(nl, tasks, timeout=120):
+    """Ask for a spare NEURON process and wait until it is up (NEURON imported: it answers
+    a command), so that no row is timed while one starts in the background. Returns it."""
+    from importlib import import_module
+    messages = import_module(nl.__name__ + ".addon.engine.messages")
+    hosts = tasks.session.hosts
+    hosts.keep_spare()
+    deadline = time.monotonic() + timeout
+    while (spare := hosts.spare) is None or not spare.alive:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no spare NEURON process within {timeout} s")
+        time.sleep(0.01)
+    spare.request(messages.Describe())  # the child serves commands once NEURON is imported
+    return spare
+
+
 def host_rows(nl, tasks, row, network_file, *, smoke=False):
-    """The separate process against the thread in Blender on the network; Run → first
-    frame in each; how long Cancel takes to end a run in the separate process."""
-    tstop, repeat = (2, 1) if smoke else (20, 2)
-    walls = {}
-    for host in ("IN_BLENDER", "PROCESS"):
+    """The network in the default host (a process of its own) against plain NEURON and the
+    thread in Blender: wall time (Blender's timer, and a busy UI), the main thread's longest
+    stall, Run → first frame; how long Cancel takes to end a run in the process. Plain NEURON
+    runs in Blender's NEURON, which keeps the network while the process holds it too, so the
+    process's runs and plain NEURON's take turns."""
+    from neuron import h
+
+    tstop, repeat = (2, 1) if smoke else (20, REPEAT)
+    settings = dict(tstop=tstop, frames_per_ms=2, threads=1, processes=1)
+    worker = tasks.session.worker
+    plains, timers, busies = [], {host: [] for host in HOSTS}, {host: [] for host in HOSTS}
+    plain_cpus, child_cpus = [], []  # CPU seconds: less at the mercy of a shared machine than wall time
+    for host in HOSTS:
         nl.load_model(str(network_file), host=host, build=False)
-        walls[host] = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=1)
-    row("separate process wall time (s), network", walls["PROCESS"].wall, walls["IN_BLENDER"].wall,
-        "≤ 1.05× in Blender")
-    for host, label in (("IN_BLENDER", "in Blender"), ("PROCESS", "separate process")):
-        row(f"Run → first frame (s), network, {label}", walls[host].first, 0.25, "≤ 0.25 s")
-    # Cancel: a long run in the separate process, cancelled once frames are coming.
+        ready_spare(nl, tasks)
+        nl.run(tstop=min(tstop, 1), frames_per_ms=2, threads=1, processes=1)  # segment pointers built
+        for _ in range(repeat):
+            plain_wall, plain_cpu = worker.submit(_plain_with_cpu, h, tstop).result()
+            plains.append(plain_wall)
+            plain_cpus.append(plain_cpu)
+            child_cpu = _cpu_seconds(tasks.session.host.pid) if host == "PROCESS" else None
+            timers[host].append(_ours(nl, tasks, 0.05, **settings))
+            if child_cpu is not None and (after := _cpu_seconds(tasks.session.host.pid)) is not None:
+                child_cpus.append(after - child_cpu)
+            busies[host].append(_ours(nl, tasks, 0.001, **settings))
+    plain = min(plains)
+    timer, busy = ({host: min(runs[host], key=lambda run: run.wall) for host in HOSTS} for runs in (timers, busies))
+    ours = HOST_LABELS["PROCESS"]
+    row("process (default host) wall time (s), network", timer["PROCESS"].wall, timer["IN_BLENDER"].wall,
+        "≤ 1.05× in Blender (Blender's timer)")
+    row(f"simulation wall time against plain NEURON (s), network, {ours}", timer["PROCESS"].wall, plain,
+        "≤ 1.05× plain NEURON (Blender's timer)")
+    row(f"  same, busy UI (GIL wanted every 1 ms), {ours}", busy["PROCESS"].wall, plain, "worst case")
+    row("  same, in Blender (threads=1), Blender's timer", timer["IN_BLENDER"].wall, plain, "")
+    if child_cpus:
+        row(f"  the child's CPU time (s) against plain NEURON's, network, {ours}", min(child_cpus), min(plain_cpus),
+            "≤ 1.05× (CPU time: the other work on the machine counts less)")
+    for host in HOSTS:
+        waits = busy[host].waits
+        row(f"main-thread stall during a run, max (ms), network, {HOST_LABELS[host]}", max(waits) * 1e3, 20,
+            "≤ 20 ms")
+    for host in HOSTS:
+        row(f"Run → first frame (s), network, {HOST_LABELS[host]}", min(run.first for run in busies[host]), 0.05,
+            "≤ 50 ms")
+    # Cancel: a long run in the process, cancelled once frames are coming.
     task = nl.run(wait_done=False, tstop=tstop * 50)
     while tasks.session.task is task and (task.cache is None or task.cache.frames_done < 2):
         tasks.pump()
@@ -242,7 +311,129 @@ def host_rows(nl, tasks, row, network_file, *, smoke=False):
     while tasks.session.task is task:
         tasks.pump()
         time.sleep(0.001)
-    row("cancel latency (s), separate process", time.perf_counter() - started, 1.0, "≤ 1 s")
+    row(f"cancel latency (s), {ours}", time.perf_counter() - started, 1.0, "≤ 1 s")
+
+
+def load_rows(nl, tasks, row, network_file, *, smoke=False):
+    """Load → cells on screen (load_model with build=True) in the default host against the
+    thread in Blender, the spare process ready before each; the example ball-and-stick and
+    the network, best of 3 (1 in smoke), the hosts taking turns."""
+    from importlib import import_module
+
+    import bpy
+    groups = import_module(nl.__name__ + ".addon.scene.groups")
+    repeat = 1 if smoke else 3
+    for label, path in (("ball-and-stick", REPO / "examples" / "ball_and_stick.py"), ("network", network_file)):
+        seconds = {host: [] for host in HOSTS}
+        for _ in range(repeat):
+            for host in HOSTS:
+                groups.remove_cells(bpy.context.scene)
+                ready_spare(nl, tasks)
+                started = time.perf_counter()
+                nl.load_model(str(path), host=host, build=True)
+                seconds[host].append(time.perf_counter() - started)
+        ours, theirs = min(seconds["PROCESS"]), min(seconds["IN_BLENDER"])
+        allowed = 0.05 * theirs if theirs > 6 else 0.3
+        row(f"load → cells on screen (s), {label}, {HOST_LABELS['PROCESS']}", ours, theirs,
+            "within +0.3 s (+5 % over 6 s) of in Blender")
+        row(f"  same, process − in Blender (s), {label}", ours - theirs, allowed, f"≤ {allowed:.2g} s")
+    groups.remove_cells(bpy.context.scene)
+
+
+LOOP_HOC = """// a model whose hoc computes for a while at load
+create soma
+soma {{ L = 20  diam = 20  insert hh }}
+for i = 0, {n} {{}}
+"""
+
+
+def _hoc_loop_iterations(worker, seconds):
+    """How many turns of an empty hoc `for` loop take `seconds` (timed in Blender's NEURON)."""
+    from neuron import h
+
+    def per_turn(n=1_000_000):
+        started = time.perf_counter()
+        h(f"for i = 0, {n} {{}}")
+        return (time.perf_counter() - started) / n
+    return max(1000, int(seconds / min(worker.submit(per_turn).result() for _ in range(3))))
+
+
+def _load_wait(nl, tasks, path, host):
+    """Load `path` with the main thread pumping every 1 ms; returns (load seconds, the
+    longest gap between the starts of two pump turns beyond that 1 ms, s). The call to
+    load_model itself counts as a gap."""
+    started = time.perf_counter()
+    task = nl.load_model(str(path), host=host, build=False, wait_done=False)
+    gap, last = 0.0, started
+    while tasks.session.task is task:
+        turn = time.perf_counter()
+        gap = max(gap, turn - last - (0.001 if last is not started else 0.0))
+        last = turn
+        tasks.pump()
+        time.sleep(0.001)
+    task.future.result()
+    return time.perf_counter() - started, gap
+
+
+def load_wait_rows(nl, tasks, row, *, smoke=False):
+    """The main thread's longest wait while a hoc file computes at load (~2 s; ~0.2 s in
+    smoke), in each host: NEURON holds the GIL while hoc runs."""
+    seconds = 0.2 if smoke else 2.0
+    n = _hoc_loop_iterations(tasks.session.worker, seconds)
+    path = Path(tempfile.mkdtemp()) / "hoc_loop_at_load.hoc"
+    path.write_text(LOOP_HOC.format(n=n))
+    for host in HOSTS:
+        ready_spare(nl, tasks)
+        took, gap = _load_wait(nl, tasks, path, host)
+        row(f"main-thread wait during a load, max (ms), hoc computing {seconds:g} s, {HOST_LABELS[host]}",
+            gap * 1e3, 20, f"≤ 20 ms (the load took {took:.2f} s)")
+
+
+def _cpu_seconds(pid):
+    """utime + stime of `pid` (s), from /proc/<pid>/stat; None where it cannot be read."""
+    import os
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _memory_mb(pid):
+    """(RssAnon, PSS) of `pid` in MB, each None where it cannot be read."""
+    def field(path, name):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(name + ":"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+    return field(f"/proc/{pid}/status", "RssAnon"), field(f"/proc/{pid}/smaps_rollup", "Pss")
+
+
+def spare_rows(nl, tasks, row, *, smoke=False):
+    """What the spare process costs while it waits: its CPU over a few idle seconds, and its
+    memory (RssAnon; PSS, which shares the libraries' pages out) against Blender's own."""
+    import os
+    idle = 0.5 if smoke else 2.0
+    spare = ready_spare(nl, tasks)
+    time.sleep(0.2)  # its answer to `ready_spare` done
+    before = _cpu_seconds(spare.pid)
+    time.sleep(idle)
+    after = _cpu_seconds(spare.pid)
+    if before is None or after is None:
+        print("(no /proc/<pid>/stat: no spare CPU row)", flush=True)
+    else:
+        row(f"spare process CPU over {idle:g} s idle (ms; ratio: share of a core)", (after - before) * 1e3,
+            idle * 1e3, "≈ 0: holds no CPU")
+    (anon, pss), (blender_anon, blender_pss) = _memory_mb(spare.pid), _memory_mb(os.getpid())
+    for name, ours, blender in (("RssAnon", anon, blender_anon), ("PSS", pss, blender_pss)):
+        if ours is None:
+            print(f"(no {name} for the spare process)", flush=True)
+        else:
+            row(f"spare process memory, {name} (MB; reference: Blender's)", ours, blender or float("nan"),
+                "little")
 
 
 def core_rows(nl, tasks, row, network_file, *, smoke=False):
@@ -257,6 +448,7 @@ def core_rows(nl, tasks, row, network_file, *, smoke=False):
                       nseg=3 if smoke else 99)
     for label, path in (("network", network_file), ("ring", ring)):
         model = nl.load_model(str(path), host="IN_BLENDER", build=False)
+        ready_spare(nl, tasks)
         one = _best(nl, tasks, repeat, tstop=tstop, threads=1).wall
         two = _best(nl, tasks, repeat, tstop=tstop, threads=2).wall
         row(f"2 threads speed-up (×), {label} ({model.n_segments} segments)", one / two, 1.7, "≥ 1.7× on 2 cores")
@@ -264,6 +456,7 @@ def core_rows(nl, tasks, row, network_file, *, smoke=False):
         print("(no mpiexec: no MPI row)", flush=True)
         return
     nl.load_model(str(ring), host="PROCESS", build=False)
+    ready_spare(nl, tasks)
     one = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=1).wall
     two = _best(nl, tasks, repeat, tstop=tstop, threads=1, processes=2).wall
     import bpy
@@ -290,7 +483,8 @@ def main():
     network = write_network(tempfile.mkdtemp(), args.cells)
 
     def row(figure, ours, reference, target):
-        print(f"{figure:<52} {ours:>10.4g} {reference:>10.4g} {ours / reference:>7.2f}  {target}", flush=True)
+        ratio = ours / reference if reference else float("nan")
+        print(f"{figure:<52} {ours:>10.4g} {reference:>10.4g} {ratio:>7.2f}  {target}", flush=True)
     simulation_rows(nl, import_module(PACKAGE + ".addon.session.tasks"), row, network, smoke=args.smoke)
 
 
