@@ -72,3 +72,41 @@ def model_copy(tmp_path):
         shutil.copy(source, target)
         return target
     return copy
+
+
+def write(folder, name, text):
+    """Write a model file (and its folders) for a test; returns its path."""
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def session_of(nl):
+    """The add-on's session: the model, its host, the task in flight."""
+    return nl.addon.session.tasks.session
+
+
+def neuron_site():
+    """The folder plain-NEURON subprocesses import NEURON from (the bundled one)."""
+    import neuron
+    return str(Path(neuron.__file__).parent.parent)
+
+
+def plain_neuron_json(code, tmp_path):
+    """Run `code` (a script printing one JSON line last) in a plain-NEURON subprocess: the
+    independent oracle the add-on's frames are compared with."""
+    import json
+    import subprocess
+    import textwrap
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def crossings(trace, per_ms):
+    """Times (ms) where `trace` crosses 0 mV upwards: its spikes."""
+    import numpy as np
+    above = np.asarray(trace) >= 0
+    return np.flatnonzero(above[1:] & ~above[:-1]) / per_ms

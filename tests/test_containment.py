@@ -8,22 +8,13 @@ import bpy
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, PACKAGE
+from conftest import EXAMPLES, PACKAGE, session_of, write
 
 GOOD = EXAMPLES / "ball_and_stick.hoc"
 CELL = "create soma\nsoma { L = 20 diam = 20 insert hh }\n"
 PY_CELL = "import os, sys\nfrom neuron import h\nsoma = h.Section(name='soma')\nsoma.insert('hh')\n"
 
 
-def session_of(nl):
-    return nl.addon.session.tasks.session
-
-
-def write(folder, name, text):
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def next_model_runs(nl):

@@ -130,4 +130,4 @@ def test_a_load_after_a_threaded_run_starts_on_one_thread(nl, scene, tmp_path):
     (tmp_path / "unsafe2.mod").write_text(UNSAFE_MOD.replace("unsafe", "unsafe2"))  # (new to this NEURON)
     (tmp_path / "cells.hoc").write_text(UNSAFE_HOC.replace("unsafe", "unsafe2"))
     nl.load_model(str(tmp_path / "cells.hoc"), host="IN_BLENDER", build=False)
-    assert nl.addon.session.tasks.session.process is None, "loaded in Blender, where the threads were"
+    assert nl.addon.session.tasks.session.host.kind == "IN_BLENDER", "loaded in Blender, where the threads were"

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import HOSTS, isolated_env
+from conftest import HOSTS, crossings, isolated_env, neuron_site, plain_neuron_json
 
 CELL = """
 create soma
@@ -138,20 +138,8 @@ print(json.dumps({{"v": list(v), "spikes": list(spikes), "tstop": h.tstop}}))
 
 
 def plain_neuron(folder, entry, tmp_path):
-    from pathlib import Path
-
-    import neuron
-    code = PLAIN.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry,
-                        per_ms=FRAMES_PER_MS)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def crossings(trace, per_ms):
-    above = np.asarray(trace) >= 0
-    return np.flatnonzero(above[1:] & ~above[:-1]) / per_ms
+    code = PLAIN.format(folder=str(folder), site=neuron_site(), entry=entry, per_ms=FRAMES_PER_MS)
+    return plain_neuron_json(code, tmp_path)
 
 
 @pytest.mark.parametrize("host", HOSTS)
@@ -384,6 +372,7 @@ def test_cancelling_a_replayed_load_stops_its_later_runs_too(nl, scene, tmp_path
     assert np.isfinite(cache.frames[:cache.frames_done]).all()
 
 
+@pytest.mark.in_blender
 def test_a_model_whose_files_neuron_already_ran_is_loaded_whole_again(nl, scene, tmp_path):
     """load_file runs a name once per NEURON process: a second load (or another model sharing
     a file name) would lose its cells and its session file's settings."""

@@ -65,7 +65,7 @@ def ring(nl):
     connected by gid (pc.gid_connect). Python classes, so it loads more than once per
     process (ring.hoc's template cannot: test_loading has it)."""
     bpy.ops.wm.read_homefile(use_empty=True)
-    return nl.load_model(str(EXAMPLES / "parallel_ring.py"))
+    return nl.load_model(str(EXAMPLES / "parallel_ring.py"), host="IN_BLENDER")  # tests record in its h
 
 
 def rows_of(plot, n_cells):
@@ -218,7 +218,7 @@ def test_plots_refresh_after_each_run(nl, ring, tmp_path):
 def test_raster_of_a_cell_without_netcons(nl, tmp_path):
     """No NetCon: a detector at the soma (0 mV) records; the frame-cache crossings agree."""
     bpy.ops.wm.read_homefile(use_empty=True)
-    nl.load_model(str(EXAMPLES / "ball_and_stick.py"))
+    nl.load_model(str(EXAMPLES / "ball_and_stick.py"), host="IN_BLENDER")  # the test records in its h
     mine = independent_recorders(threshold=0.0)
     try:
         cache = nl.run(tstop=40, frames_per_ms=10)

@@ -6,20 +6,11 @@ import time
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, session_of, write
 
 GOOD = EXAMPLES / "ball_and_stick.hoc"
 
 
-def session_of(nl):
-    return nl.addon.session.tasks.session
-
-
-def write(folder, name, text):
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def test_process_host_frames_equal_the_in_blender_frames(nl, scene):

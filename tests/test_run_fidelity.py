@@ -2,17 +2,12 @@
 subprocess with the bundled NEURON, no Blender, its own h.Vector().record at the frame
 times): a sweep of runs at load, a model's own run() that ends exactly at tstop under
 CVode, and the soma clamp on a reconstruction."""
-import json
 import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import MORPHOLOGIES, isolated_env
+from conftest import MORPHOLOGIES, crossings as crossings_at, neuron_site, plain_neuron_json, write
 
 FRAMES_PER_MS = 2.0
 CELL = """
@@ -82,25 +77,16 @@ print(json.dumps(state))
 
 
 def plain_neuron(folder, entry, tmp_path, frames):
-    import neuron
-    code = AFTER_LOAD.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry,
-                             per_ms=FRAMES_PER_MS, frames=frames)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return plain_neuron_json(AFTER_LOAD.format(folder=str(folder), site=neuron_site(), entry=entry,
+                                               per_ms=FRAMES_PER_MS, frames=frames), tmp_path)
 
 
 def write_model(tmp_path, name, text):
-    folder = tmp_path / "model"
-    folder.mkdir(exist_ok=True)
-    (folder / name).write_text(text)
-    return folder
+    return write(tmp_path / "model", name, text).parent
 
 
 def crossings(trace):
-    above = np.asarray(trace) >= 0
-    return np.flatnonzero(above[1:] & ~above[:-1]) / FRAMES_PER_MS
+    return crossings_at(trace, FRAMES_PER_MS)
 
 
 def assert_same_trace(ours, theirs):
@@ -156,15 +142,10 @@ def test_an_own_run_that_ends_at_tstop_is_complete(nl, scene, cvode, tstop, host
 
 def plain_neuron_at_tstop(folder, tmp_path):
     """soma(0.5).v where plain NEURON's run() of own_run.hoc ends (t = tstop under CVode)."""
-    import neuron
-    site = str(Path(neuron.__file__).parent.parent)
-    code = (f"import os, sys\nos.chdir({str(folder)!r})\nsys.path.append({site!r})\n"
+    code = (f"import os, sys\nos.chdir({str(folder)!r})\nsys.path.append({neuron_site()!r})\n"
             "from neuron import h\nh.load_file('stdrun.hoc')\nh.load_file('own_run.hoc')\nh.run()\n"
             "assert abs(h.t - h.tstop) < 1e-6 or not h.cvode.active(), h.t\nprint(h.soma(0.5).v)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return float(result.stdout.strip().splitlines()[-1])
+    return float(plain_neuron_json(code, tmp_path))
 
 
 # A reconstruction as the add-on sets it up (its documented defaults: pas everywhere, hh in the
@@ -198,7 +179,6 @@ print(json.dumps({{"v": list(v)}}))
 
 
 def test_a_reconstruction_with_the_soma_clamp_runs_until_it_fires(nl, scene, tmp_path):
-    import neuron
     path = MORPHOLOGIES / "h10.CNG.swc"
     if not path.exists():
         pytest.skip("shared morphologies absent")
@@ -213,12 +193,8 @@ def test_a_reconstruction_with_the_soma_clamp_runs_until_it_fires(nl, scene, tmp
     ours = np.asarray(cache.frames[:, int(model.section_segment_start[soma] + model.section_nseg[soma] // 2)],
                       np.float64)
     assert len(crossings(ours)) >= 1, "the soma fires within the run"
-    code = MORPHOLOGY_RUN.format(folder=str(path.parent), site=str(Path(neuron.__file__).parent.parent),
-                                 name=path.name, delay=delay, dur=dur, amp=amp, tstop=props.tstop,
-                                 per_ms=FRAMES_PER_MS)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    theirs = json.loads(result.stdout.strip().splitlines()[-1])["v"]
+    code = MORPHOLOGY_RUN.format(folder=str(path.parent), site=neuron_site(), name=path.name, delay=delay,
+                                 dur=dur, amp=amp, tstop=props.tstop, per_ms=FRAMES_PER_MS)
+    theirs = plain_neuron_json(code, tmp_path)["v"]
     assert len(theirs) >= len(ours) - 1
     assert_same_trace(ours[:len(theirs)], theirs)

@@ -6,16 +6,11 @@ is laid out as define_shape would lay it out.
 References are plain-NEURON subprocesses (the bundled NEURON, no Blender) running the same
 entry: one simulating it as its author does (no define_shape), one calling define_shape
 only to read the 3-D points it would give."""
-import json
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import isolated_env
+from conftest import crossings as crossings_at, neuron_site, plain_neuron_json, write
 
 TAPERED = """
 create soma, dend
@@ -77,24 +72,15 @@ print(json.dumps({{sec.name(): [[sec.x3d(i), sec.y3d(i), sec.z3d(i), sec.diam3d(
 
 
 def plain_neuron(template, folder, entry, tmp_path, **extra):
-    import neuron
-    code = template.format(folder=str(folder), site=str(Path(neuron.__file__).parent.parent), entry=entry, **extra)
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            env={**isolated_env(tmp_path), "NEURON_MODULE_OPTIONS": "-nogui"}, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return plain_neuron_json(template.format(folder=str(folder), site=neuron_site(), entry=entry, **extra), tmp_path)
 
 
 def write_model(tmp_path, name, text):
-    folder = tmp_path / "model"
-    folder.mkdir(exist_ok=True)
-    (folder / name).write_text(text)
-    return folder
+    return write(tmp_path / "model", name, text).parent
 
 
 def crossings(trace):
-    above = np.asarray(trace) >= 0
-    return np.flatnonzero(above[1:] & ~above[:-1]) / FRAMES_PER_MS
+    return crossings_at(trace, FRAMES_PER_MS)
 
 
 def segment(model, name, x):

@@ -26,11 +26,12 @@ importlib.import_module(package + ".addon.engine.host_child").main()
 _MPI_BOOT = _BOOT.replace('".addon.engine.host_child").main()', '".addon.engine.record").main_into(sys.argv[4:])')
 
 
-def child_command(*, mpi_args=None, python=None):
-    """The argv of a child host (or, with `mpi_args`, of one MPI rank)."""
+def child_command(*, mpi_args=None, python=None, paths=None):
+    """The argv of a child host (or, with `mpi_args`, of one MPI rank); `paths`: its
+    sys.path (default: this process's, `child_sys_path()`)."""
     boot = _BOOT if mpi_args is None else _MPI_BOOT
     return [python or child_python(), "-u", "-c", boot, str(ROOT), CHILD_PACKAGE,
-            json.dumps(child_sys_path()), *(mpi_args or ())]
+            json.dumps(paths if paths is not None else child_sys_path()), *(mpi_args or ())]
 
 
 def child_environment():

@@ -30,7 +30,7 @@ from ...model_loaders.menus import MenuAction, MenuOnlyModel
 from ...model_loaders.model_io import load_model_file
 from . import messages
 from .cache import CacheError
-from .child_boot import child_command, child_environment
+from .child_boot import child_command, child_environment, child_sys_path
 from .errors import Cancelled, HostCrashed, MemoryLimit, ModelEnded, SimulationError
 from .host_base import EngineHost, HostKind
 from .host_mpi import MpiRun, mpi_refusal
@@ -87,9 +87,10 @@ class ProcessHost(EngineHost):
         self.returncode = None
         self._log = open(self.log_path, "wb")
         self.started = time.monotonic()
+        self.sys_path = child_sys_path()  # a spare started before NEURON was installed cannot find it
         self._process = subprocess.Popen(
-            child_command(python=python), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=self.folder, env=child_environment(),
+            child_command(python=python, paths=self.sys_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=self.folder, env=child_environment(),
             start_new_session=True)  # its own group: a kill also ends nrnivmodl's compilers
         self.pid = self._process.pid
         for target, name in ((self._read, "reader"), (self._read_log, "log"), (self._watch_memory, "memory")):

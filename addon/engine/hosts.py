@@ -9,6 +9,7 @@ in the background (after enable and after each load) and the next load takes it.
 import os
 import threading
 
+from .child_boot import child_sys_path
 from .host_base import DEFAULT_HOST, EngineHost, HostKind
 from .host_process import ProcessHost
 from .host_thread import ThreadHost
@@ -59,7 +60,8 @@ class Hosts:
     def _process(self, label):
         with self._lock:
             spare, self._spare = self._spare, None
-        host = spare if spare is not None and spare.alive else ProcessHost()
+        usable = spare is not None and spare.alive and spare.sys_path == child_sys_path()
+        host = spare if usable else ProcessHost()
         if spare is not None and host is not spare:
             spare.close()
         host.label, host.memory_limit = label, self.memory_limit
@@ -76,9 +78,9 @@ class Hosts:
     def _start_spare(self):
         spare = ProcessHost(label="spare")
         with self._lock:
-            if self._spare is None:
-                self._spare, spare = spare, None
-        if spare is not None:  # another was started meanwhile
+            if self._spare is None or not self._spare.alive:  # (a spare may die: killed, out of memory)
+                self._spare, spare = spare, self._spare
+        if spare is not None:  # a dead spare, or another one started meanwhile
             spare.close()
 
     def close(self):
