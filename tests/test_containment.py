@@ -8,7 +8,7 @@ import bpy
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, PACKAGE, session_of, write
+from conftest import EXAMPLES, PACKAGE, crossings, neuron_site, plain_neuron_json, session_of, write
 
 GOOD = EXAMPLES / "ball_and_stick.hoc"
 CELL = "create soma\nsoma { L = 20 diam = 20 insert hh }\n"
@@ -114,18 +114,40 @@ def test_abort_is_contained(nl, scene, tmp_path, where):
 PSOLVE_MENU = {
     "mosinit.hoc": 'load_file("nrngui.hoc")\nproc network() { chdir("net") load_file("net.hoc") }\n'
                    'xpanel("Figures")\nxbutton("Network", "network()")\nxpanel()\n',
-    "net/net.hoc": CELL + "objref pc\npc = new ParallelContext()\nstdinit()\npc.set_maxstep(10)\n"
-                          "pc.psolve(5)\nquit()\n",
+    "net/net.hoc": CELL + "objref pc, stim, trace\nsoma stim = new IClamp(0.5)\n"
+                          "stim.del = 1\nstim.dur = 20\nstim.amp = 0.3\n"
+                          "trace = new Vector()\ntrace.record(&soma.v(0.5), 0.5)\npc = new ParallelContext()\n"
+                          "stdinit()\npc.set_maxstep(10)\npc.psolve(12)\nEND\n",
 }
+# What plain NEURON simulated when the button's file ran (the same files, its trace printed
+# where the model quits).
+PSOLVE_PLAIN = """
+import json, os, sys
+os.chdir({folder!r})
+sys.path.append({site!r})
+from neuron import h
+h.load_file("mosinit.hoc")
+h("network()")
+print(json.dumps({{"v": list(h.trace), "t": h.t}}))
+"""
 
 
-def test_a_menu_button_that_runs_psolve_then_quits_loads_and_runs(nl, scene, tmp_path):
+def test_a_menu_button_that_runs_psolve_then_quits_shows_what_it_simulated(nl, scene, tmp_path):
+    """A ParallelContext model's button file: psolve, then quit(). Blender lives, and Run
+    shows what the model simulated (as long, the same values as plain NEURON's run)."""
     for name, text in PSOLVE_MENU.items():
-        write(tmp_path, name, text)
+        write(tmp_path, name, text.replace("END", ""))
+    theirs = plain_neuron_json(PSOLVE_PLAIN.format(folder=str(tmp_path), site=neuron_site()), tmp_path)
+    write(tmp_path, "net/net.hoc", PSOLVE_MENU["net/net.hoc"].replace("END", "quit()"))
     model = nl.load_model(str(tmp_path / "mosinit.hoc"), action="Network")
     assert model.n_sections == 1 and "ended its process itself at load" in scene.neuron_live.status
-    cache = nl.run(tstop=5)
-    assert cache.meta["complete"] and cache.frames_done == 11
+    assert scene.neuron_live.tstop == pytest.approx(theirs["t"]), "Run goes as far as the model's psolve"
+    cache = nl.run(frames_per_ms=2)
+    assert cache.meta["complete"] and cache.frames_done == 25
+    assert len(theirs["v"]) >= 24, "(NEURON's own recording may stop one sample short of its end)"
+    ours = np.asarray(cache.frames[:len(theirs["v"]), 0], np.float64)
+    assert len(crossings(ours, 2)) == len(crossings(theirs["v"], 2)) >= 1
+    np.testing.assert_allclose(ours, theirs["v"], atol=1e-3)
 
 
 def wait_cancelled_within_a_second(nl, task):

@@ -117,9 +117,13 @@ class _Child:
         """The model ended the process while loading (its own run, then quit()): what it
         built is the model; reply with it (the process stays to run it)."""
         ident, message, _ = self.current
-        model = extract_model(neuron_h(), Path(message.path).resolve())
-        model.notes.append(f"the model ended its process itself at load ({how}); NEURON Live kept "
-                           "that process to run it")
+        h = neuron_h()
+        model = extract_model(h, Path(message.path).resolve())
+        model.t_at_load = float(h.t)
+        if h.t > model.settings["tstop"]:  # its own run (a psolve, say) went further: Run goes as far
+            model.settings["tstop"] = round(float(h.t), 6)
+        model.notes.append(f"the model ended its process itself at load ({how}) at t = {h.t:g} ms; NEURON Live "
+                           "kept that process to run it")
         self.engine.model = model
         self.current = None  # replied here: serve() must not reply again
         self.reply(ident, ok=True, result={"model_file": self._save(model), "ended": how})

@@ -58,7 +58,7 @@ class MpiRun:
         if result is None or "error" in result:
             raise self._failure(settings, result, code)
         if result["done"] > 0:
-            progress((result["done"] - 1) / settings.frames_per_ms, result["done"] - 1)
+            progress(settings.time_of(result["done"] - 1), result["done"] - 1)
         return result["done"], None
 
     def _read(self, progress):

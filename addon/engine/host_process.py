@@ -191,11 +191,11 @@ class ProcessHost(EngineHost):
         except Exception:  # a crash, or the run failed (NaN, NEURON's error): its frames done stay
             done = _rows_complete(cache.frames, cache.frames_done)  # written, not yet reported
             if done > cache.frames_done:
-                progress((done - 1) / settings.frames_per_ms, done - 1)
+                progress(settings.time_of(done - 1), done - 1)
             self._spikes_into(cache)
             raise
         if result["done"] > cache.frames_done:  # the last frames came after the last event
-            progress((result["done"] - 1) / settings.frames_per_ms, result["done"] - 1)
+            progress(settings.time_of(result["done"] - 1), result["done"] - 1)
         self._spikes_into(cache, result.get("spikes"))
         if result.get("note"):
             self.run_note = "; ".join(filter(None, (self.run_note, result["note"])))

@@ -26,7 +26,7 @@ class _Frames:
 
     def schedule(self):
         if self.next < self.settings.n_frames:
-            self.cvode.event(self.next / self.settings.frames_per_ms, self.at_frame)
+            self.cvode.event(self.settings.time_of(self.next), self.at_frame)
 
     def restart(self, rebind=None):
         """Every finitialize starts the frames again from t = 0 (a cancelled run's later
@@ -70,7 +70,7 @@ class _Frames:
         may go undelivered (a fixed step ends up to dt/2 short of it)."""
         reach = 1e-9 * max(1.0, abs(self.h.t)) if self.cvode.active() else float(self.h.dt) / 2
         while (self.error is None and not self.cancelled() and self.next < self.settings.n_frames
-               and self.next / self.settings.frames_per_ms <= self.h.t + reach):
+               and self.settings.time_of(self.next) <= self.h.t + reach):
             if not self._guarded(self.sample, self.next):
                 return
             self.next += 1
@@ -79,7 +79,7 @@ class _Frames:
 def _run_length(settings):
     """How far the model's run must go: to tstop, or to the last frame when tstop falls
     between frames (the frame count rounds: tstop 90.3 at 2 frames per ms ends at 90.5)."""
-    return max(settings.tstop, (settings.n_frames - 1) / settings.frames_per_ms)
+    return max(settings.tstop, settings.time_of(settings.n_frames - 1))
 
 
 def run_own(h, settings, sample, cancelled, start_frame=0, rebind=None):

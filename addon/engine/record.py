@@ -121,7 +121,7 @@ def record_into(model_path, folder, settings, options, cancel_file, emit):
         now = time.monotonic()
         if rank == 0 and frame and now - posted[0] >= 0.02:
             posted[0] = now
-            emit({"event": "frames", "done": frame, "t": (frame - 1) / run.frames_per_ms})
+            emit({"event": "frames", "done": frame, "t": run.time_of(frame - 1)})
 
     def cancelled():
         """Collective: every rank stops at the same chunk. It also keeps every rank within a

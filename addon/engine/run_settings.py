@@ -113,10 +113,24 @@ class RunSettings:
 
     @property
     def n_frames(self):
-        return int(round(self.tstop * self.frames_per_ms)) + 1
+        return sample_count(self.tstop, self.frames_per_ms)
+
+    def time_of(self, sample):
+        return sample_time(sample, self.frames_per_ms)
 
     def as_dict(self):
         return asdict(self)
+
+
+def sample_time(sample, frames_per_ms):
+    """The model time (ms) of cached sample `sample` (frame k of a run sits at t = k / frames_per_ms,
+    whatever dt or CVode do): the one conversion between samples and model time."""
+    return sample / frames_per_ms
+
+
+def sample_count(tstop, frames_per_ms):
+    """Samples of a run from 0 to tstop, both ends included."""
+    return int(round(tstop * frames_per_ms)) + 1
 
 
 def _specs():

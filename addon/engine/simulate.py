@@ -43,7 +43,6 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
     n_segments = cache.meta["n_segments"]
     reader = FrameReader(h, settings.variable, n_segments)
     has_data = None
-    per_ms = settings.frames_per_ms
 
     def sample(frame):
         nonlocal has_data
@@ -55,7 +54,7 @@ def simulate(settings, cache, *, start_frame=0, cancelled=lambda: False, progres
             raise SimulationError(f"NaN or inf in '{settings.variable}' at t = {h.t:.4g} ms "
                                   "(try a smaller dt, or check the model's mechanisms)")
         cache.write(frame, values)
-        progress(frame / per_ms, frame)
+        progress(settings.time_of(frame), frame)
 
     switch = sys.getswitchinterval()
     sys.setswitchinterval(0.001)  # hand the GIL back to Blender's UI promptly
@@ -122,13 +121,13 @@ def _reached_within(h, cvode):
 def _resumable(h, cvode, settings, start_frame):
     """Continuing needs NEURON between the last frame sampled and the next one."""
     slack = 1e-6 if cvode.active() else max(h.dt, settings.dt)
-    last, following = (start_frame - 1) / settings.frames_per_ms, start_frame / settings.frames_per_ms
+    last, following = settings.time_of(start_frame - 1), settings.time_of(start_frame)
     return last - slack <= h.t <= following + slack
 
 
 def _check_resumable(h, cvode, settings, start_frame):
     if not _resumable(h, cvode, settings, start_frame):
-        last = (start_frame - 1) / settings.frames_per_ms
+        last = settings.time_of(start_frame - 1)
         raise SimulationError(f"NEURON is at t = {h.t:g} ms, not where the run stopped "
                               f"({last:g} ms, frame {start_frame - 1}); run from 0 instead")
 
@@ -139,11 +138,11 @@ def _step_frames(h, settings, start_frame, within, advance, sample, cancelled):
 
     Every chunk of wall time the GIL is offered to the main thread (`_offer_turn`)."""
     step, clock = settings.dt, time.perf_counter
-    chunk, per_ms = settings.chunk_seconds, settings.frames_per_ms
+    chunk = settings.chunk_seconds
     offered = clock()
     t = h.t  # each hoc attribute read costs ~1 µs: a tiny model samples 4,000 frames a second,
     for frame in range(start_frame, settings.n_frames):  # so t is read once per advance
-        t_frame = frame / per_ms
+        t_frame = settings.time_of(frame)
         while t < t_frame - within:
             if cancelled():
                 return frame
@@ -167,11 +166,11 @@ def _step_cvode_frames(h, cvode, settings, start_frame, sample, cancelled):
     plain NEURON's Vector.record at given times does (the same steps, the same values).
     `cancelled()` is asked before every step: one CVode step of a big network takes longer
     than a chunk."""
-    clock, chunk, per_ms = time.perf_counter, settings.chunk_seconds, settings.frames_per_ms
+    clock, chunk = time.perf_counter, settings.chunk_seconds
     fadvance, solve = h.fadvance, cvode.solve
     offered = clock()
     for frame in range(start_frame, settings.n_frames):
-        t_frame = frame / per_ms
+        t_frame = settings.time_of(frame)
         while h.t < t_frame:
             if cancelled():
                 return frame

@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from ..colour import palettes
-from ..engine.run_settings import RUN_SETTINGS
+from ..engine.run_settings import RUN_SETTINGS, sample_count
 from ..engine.settings_check import SettingsError, check_settings
 from ..scene import compat, framing
 from ..session import colouring, loading, meshes, plotting, running
@@ -215,7 +215,7 @@ def _planned_frame_range(scene, tstop, frames_per_ms, frame_range):
     if frame_range is None:
         return
     props = scene.neuron_live
-    samples = int(round((tstop or props.tstop) * (frames_per_ms or props.frames_per_ms))) + 1
+    samples = sample_count(tstop or props.tstop, frames_per_ms or props.frames_per_ms)
     start, end = (int(f) for f in frame_range)
     last = scene.frame_start + int(round((samples - 1) * (props.frames_per_sample or 1.0)))
     if not scene.frame_start <= start <= end <= last:

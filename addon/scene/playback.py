@@ -14,6 +14,7 @@ import numpy as np
 from bpy.app.handlers import persistent
 
 from ..engine import CacheError, FrameCache
+from ..engine.outcome import run_outcome
 from ..engine.state import session
 from . import attributes
 
@@ -153,16 +154,8 @@ def attach_cache(scene):
 
 def describe(cache):
     """One line on what a cache holds: whose run, how far, and whether it ended well."""
-    meta = cache.meta
-    done, total = cache.frames_done, meta["n_frames"]
-    model = Path(str(meta.get("model") or "a recording")).name
-    if meta.get("error"):
-        return f"Playing {model}: {done} of {total} frames; the run failed: {meta['error']}"
-    if meta.get("cancelled"):
-        return f"Playing {model}: cancelled after {done} of {total} frames"
-    if not meta.get("complete"):
-        return f"Playing {model}: incomplete: {done} of {total} frames (the run was interrupted)"
-    return f"Playing {model}: {total} frames of {meta['variable']} to {(total - 1) / meta['frames_per_ms']:g} ms"
+    model = Path(str(cache.meta.get("model") or "a recording")).name
+    return f"Playing {model}: {run_outcome(dict(cache.meta, frames_done=cache.frames_done))}"
 
 
 def _reported(handler):

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..colour import plots
 from ..engine import spikes
+from ..engine.run_settings import sample_time
 from ..engine.state import session
 from ..scene import attributes, images, playback
 from ..shapes.cells import cell_roots, middle_segment
@@ -64,7 +65,7 @@ def plot_traces(segments=None, *, sections=None, objects=None, frame=None, path=
         raise RuntimeError("No simulation to plot: run first")
     picked = _pick_segments(cache, scene, segments, sections, objects)
     done, per_ms = cache.frames_done, cache.meta["frames_per_ms"]
-    times = np.arange(done) / per_ms
+    times = sample_time(np.arange(done), per_ms)
     values = np.asarray(cache.frames[:done])[:, picked]
     section, x = _segment_table(cache)
     names = cache.meta.get("section_names") or []
@@ -72,7 +73,7 @@ def plot_traces(segments=None, *, sections=None, objects=None, frame=None, path=
     frame = scene.frame_current if frame is None else frame
     variable, units = cache.meta["variable"], cache.meta.get("units", "")
     path = Path(path) if path else images.default_path("traces.png")
-    plot = plots.trace_plot(path, times, values, labels, current_time=(frame - scene.frame_start) / per_ms,
+    plot = plots.trace_plot(path, times, values, labels, current_time=sample_time(frame - scene.frame_start, per_ms),
                             ylabel=f"{variable} ({units})" if units else variable, width=width, height=height)
     plot.segments = picked
     _remember_plot("traces", segments=picked, path=path, width=width, height=height, show=show)
@@ -120,7 +121,7 @@ def spike_times(*, threshold=None, scene=None):
     segments = middle_segment(model, roots[cells])
     done = cache.frames_done
     time, column = spikes.crossings(np.asarray(cache.frames[:done])[:, segments],
-                                    np.arange(done) / cache.meta["frames_per_ms"], threshold)
+                                    sample_time(np.arange(done), cache.meta["frames_per_ms"]), threshold)
     return {"time": time, "source": column, "cell": cells[column].astype(np.int32),
             "source_section": roots[cells].astype(np.int32), "source_x": np.full(len(cells), 0.5, np.float32),
             "source_cell": cells.astype(np.int32), "source_threshold": np.full(len(cells), threshold, np.float32),
@@ -140,8 +141,8 @@ def plot_spikes(path=None, *, threshold=None, frame=None, width=800, height=400,
     per_ms = cache.meta["frames_per_ms"]
     path = Path(path) if path else images.default_path("spikes.png")
     plot = plots.spike_raster(path, data["time"], data["cell"], n_rows=n_rows, row_labels=names,
-                              tstop=(cache.meta["n_frames"] - 1) / per_ms,
-                              current_time=(frame - scene.frame_start) / per_ms, width=width, height=height)
+                              tstop=sample_time(cache.meta["n_frames"] - 1, per_ms),
+                              current_time=sample_time(frame - scene.frame_start, per_ms), width=width, height=height)
     plot.spikes = data
     _remember_plot("spikes", path=path, threshold=threshold, width=width, height=height, show=show)
     if show:

@@ -8,6 +8,7 @@ import bpy
 from ..engine import FrameCache, RunSettings
 from ..engine.cache import file_sha256
 from ..engine.errors import Cancelled
+from ..engine.outcome import run_outcome
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
@@ -55,7 +56,7 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
         if cache is None or cache.meta.get("model") != model.path or cache.frames_done == 0:
             raise RuntimeError("Nothing to continue: run the simulation first")
         if settings.n_frames <= cache.frames_done:
-            raise RuntimeError(f"Continue needs a tstop beyond {(cache.frames_done - 1) / settings.frames_per_ms:g} ms")
+            raise RuntimeError(f"Continue needs a tstop beyond {settings.time_of(cache.frames_done - 1):g} ms")
         if cache.meta["variable"] != settings.variable or cache.meta["frames_per_ms"] != settings.frames_per_ms:
             raise RuntimeError("Continue keeps the variable and frames per ms of the run; run from 0 to change them")
     first_frame = session.cache.frames_done if extend else 0
@@ -178,16 +179,10 @@ def _run_done(scene, task):
     cache = task.cache
     if cache is None or cache.frames_done == 0:  # nothing of this run: the previous one stays
         kept = "; the previous run still plays" if session.cache else ""
-        props.status = (f"Simulation failed before its first frame: {error}" if error else
-                        "Cancelled before the first frame") + kept
+        props.status = run_outcome({"n_frames": 0, "frames_done": 0}, error) + kept
         return
     meta = cache.meta
-    if error is not None:
-        props.status = f"Simulation failed after {meta['frames_done']} of {meta['n_frames']} frames: {error}"
-    elif meta["cancelled"]:
-        props.status = f"Cancelled after {meta['frames_done']} of {meta['n_frames']} frames"
-    else:
-        props.status = f"Simulated {meta['n_frames']} frames to {meta['settings']['tstop']:g} ms"
+    props.status = run_outcome(meta, error)
     if meta.get("note"):
         props.status += f" ({meta['note']})"
     materials.refresh_all(scene)  # the material reads this run's variable
