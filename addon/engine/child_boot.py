@@ -34,8 +34,11 @@ def child_command(*, mpi_args=None, python=None, paths=None):
             json.dumps(paths if paths is not None else child_sys_path()), *(mpi_args or ())]
 
 
-def child_environment():
-    return dict(os.environ, **CHILD_ENV)
+SPARE_ENV = "NEURON_LIVE_SPARE"  # set for a spare child: one that cannot import NEURON ends at once
+
+
+def child_environment(*, spare=False):
+    return dict(os.environ, **CHILD_ENV, **({SPARE_ENV: "1"} if spare else {}))
 
 
 def child_python():

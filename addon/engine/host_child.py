@@ -27,6 +27,7 @@ from ...model_loaders.menus import MenuOnlyModel
 from ...model_loaders.model_io import save_model
 from . import cores, messages, spikes
 from .cache import ColumnBlock
+from .child_boot import SPARE_ENV
 from .engine import Engine
 from .simulate import RunSettings
 
@@ -200,12 +201,15 @@ def _at_exit():
 
 
 def _warm_up():
-    """Import NEURON now, so that a spare child's first load does not wait for it. A NEURON
-    that cannot be imported says so at that load instead (the same call raises again)."""
+    """Import NEURON now, so that a spare child's first load does not wait for it. A spare
+    that cannot import it ends (it may have started while NEURON's files were being
+    installed): the load then gets a fresh child. Any other child says why at its load."""
     try:
         neuron_h()
     except ImportError as exc:
-        print(f"NEURON Live child: NEURON could not be imported yet: {exc}", file=sys.stderr)
+        print(f"NEURON Live child: NEURON could not be imported: {exc}", file=sys.stderr)
+        if os.environ.get(SPARE_ENV):
+            _real_exit(3)
 
 
 def main():

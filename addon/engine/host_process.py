@@ -67,7 +67,7 @@ class ProcessHost(EngineHost):
 
     kind = HostKind.PROCESS
 
-    def __init__(self, *, python=None, label="model", memory_limit=None):
+    def __init__(self, *, python=None, label="model", memory_limit=None, spare=False):
         super().__init__(label)
         self.memory_limit = memory_limit  # bytes of the child's own memory; None: no limit
         self.folder = Path(tempfile.mkdtemp(prefix="neuron-live-host-"))
@@ -90,7 +90,7 @@ class ProcessHost(EngineHost):
         self.sys_path = child_sys_path()  # a spare started before NEURON was installed cannot find it
         self._process = subprocess.Popen(
             child_command(python=python, paths=self.sys_path), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, cwd=self.folder, env=child_environment(),
+            stderr=subprocess.PIPE, cwd=self.folder, env=child_environment(spare=spare),
             start_new_session=True)  # its own group: a kill also ends nrnivmodl's compilers
         self.pid = self._process.pid
         for target, name in ((self._read, "reader"), (self._read_log, "log"), (self._watch_memory, "memory")):

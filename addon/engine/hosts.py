@@ -37,6 +37,7 @@ class Hosts:
         self._worker, self._main_turn = worker, main_turn
         self._thread = None
         self._spare = None
+        self._generation = 0  # a spare started before the last close() is not kept
         self._lock = threading.Lock()
         self.memory_limit = default_memory_limit()
 
@@ -73,20 +74,23 @@ class Hosts:
         with self._lock:
             if self._spare is not None and self._spare.alive:
                 return
-        threading.Thread(target=self._start_spare, name="neuron-live-spare", daemon=True).start()
+        threading.Thread(target=self._start_spare, args=(self._generation,), name="neuron-live-spare",
+                         daemon=True).start()
 
-    def _start_spare(self):
-        spare = ProcessHost(label="spare")
-        with self._lock:
-            if self._spare is None or not self._spare.alive:  # (a spare may die: killed, out of memory)
+    def _start_spare(self, generation):
+        spare = ProcessHost(label="spare", spare=True)
+        with self._lock:  # not kept when closed meanwhile (the add-on was disabled)
+            vacant = self._spare is None or not self._spare.alive  # (a spare may die: killed, out of memory)
+            if generation == self._generation and vacant:
                 self._spare, spare = spare, self._spare
-        if spare is not None:  # a dead spare, or another one started meanwhile
+        if spare is not None:  # a dead spare, or one no longer wanted
             spare.close()
 
     def close(self):
-        """End the spare (add-on disabled, Blender quitting)."""
+        """End the spare, and one still starting (add-on disabled, Blender quitting)."""
         with self._lock:
             spare, self._spare = self._spare, None
+            self._generation += 1
         if spare is not None:
             spare.close()
 

@@ -10,11 +10,11 @@ def run_outcome(meta, error=None):
     done, total = meta.get("frames_done", 0), meta["n_frames"]
     error = error or meta.get("error")
     if done == 0:
-        return f"Failed before its first frame: {error}" if error else "Cancelled before the first frame"
+        return f"Simulation failed before its first frame: {error}" if error else "Cancelled before the first frame"
     if error:
-        return f"Failed after {done} of {total} frames: {error}"
+        return f"Simulation failed after {done} of {total} frames: {error}"
     if meta.get("cancelled"):
         return f"Cancelled after {done} of {total} frames"
     if not meta.get("complete"):
-        return f"Interrupted after {done} of {total} frames (Blender ended during the run)"
+        return f"incomplete: {done} of {total} frames (the run was interrupted: Blender ended during it)"
     return f"Simulated {total} frames of {meta['variable']} to {sample_time(total - 1, meta['frames_per_ms']):g} ms"
