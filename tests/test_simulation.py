@@ -4,7 +4,7 @@ import bpy
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, neuron_site, plain_neuron_json
 
 
 def record_independently(h, dt):
@@ -40,6 +40,41 @@ def test_cache_equals_neuron_recording(nl, scene, example):
         ours = frames[:len(expected), segment_index(model, suffix, x)]
         np.testing.assert_allclose(ours, expected, atol=1e-3)
     assert frames[:, segment_index(model, "soma", 0.5)].max() > 0, "the current clamp makes the soma spike"
+
+
+# The same recording in a plain-NEURON process running the example (the oracle of the
+# default host, whose NEURON is not the test's).
+PLAIN_RECORDING = """
+import json, os, runpy, sys
+os.chdir({folder!r})
+sys.path.append({site!r})
+from neuron import h
+h.load_file("stdrun.hoc")
+if {entry!r}.endswith(".py"):
+    kept = runpy.run_path({entry!r}, run_name="model")  # its globals hold its sections
+else:
+    h.load_file({entry!r})
+soma = next(sec for sec in h.allsec() if sec.name().endswith("soma"))
+dend = next(sec for sec in h.allsec() if sec.name().endswith("dend"))
+vectors = [h.Vector().record(seg._ref_v, 0.5) for seg in (soma(0.5), dend(0.99))]
+h.dt, h.tstop = 0.025, 30
+h.run()
+print(json.dumps([list(v) for v in vectors]))
+"""
+
+
+@pytest.mark.parametrize("example", ["ball_and_stick.py", "ball_and_stick.hoc"])
+def test_cache_equals_plain_neurons_recording_in_the_default_host(nl, scene, example, tmp_path):
+    expected = plain_neuron_json(PLAIN_RECORDING.format(folder=str(EXAMPLES), site=neuron_site(), entry=example),
+                                 tmp_path)
+    model = nl.load_model(str(EXAMPLES / example))
+    assert nl.addon.session.tasks.session.host.kind == "PROCESS"
+    cache = nl.run(tstop=30, dt=0.025, frames_per_ms=2.0)
+    assert cache.meta["complete"] and cache.frames_done == 61
+    frames = np.asarray(cache.frames)
+    for vector, (suffix, x) in zip(expected, [("soma", 0.5), ("dend", 0.99)]):
+        assert len(vector) >= 60
+        np.testing.assert_allclose(frames[:len(vector), segment_index(model, suffix, x)], vector, atol=1e-3)
 
 
 def test_mesh_shows_cached_values(nl, scene):
