@@ -11,6 +11,7 @@ from ...model_loaders import Clamp
 from ...model_loaders.errors import NeedsOwnProcess
 from ..engine.errors import Cancelled
 from ..engine.hosts import HostKind
+from ..engine.run_settings import MODEL_SETTINGS  # a model runs as its author set it up
 from ..engine.state import Task, session
 from ..scene import cache_files
 from .meshes import build_mesh
@@ -105,8 +106,6 @@ def _load_into(host, path, options, on_line, *, may_move=False):
         raise
 
 
-# The model's own settings the scene adopts at load: a model runs as its author set it up.
-MODEL_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "own_run")
 
 
 def _load_done(scene, path, task, build, adopt_settings):

@@ -9,15 +9,13 @@ from ..engine import FrameCache, RunSettings
 from ..engine.cache import file_sha256
 from ..engine.errors import Cancelled
 from ..engine.outcome import run_outcome
+from ..engine.run_settings import RUN_SETTINGS
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
 from . import plotting
 from .loading import load_model
 from .tasks import start, wait
-
-RUN_SETTINGS = ("tstop", "dt", "v_init", "celsius", "cvode", "atol", "rtol", "secondorder", "frames_per_ms",
-                "variable", "own_run", "threads", "processes")
 
 
 def _progress_reporter(worker, settings, first_frame):
