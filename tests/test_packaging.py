@@ -18,7 +18,7 @@ LOCK = ROOT / "vendored_wheels" / "wheels.lock"
 with MANIFEST.open("rb") as _fh:
     META = tomllib.load(_fh)
 PYTHONS = ["cp311", "cp313"]  # Blender 4.2-5.0 and 5.1+
-DEV_DIRS = ("tests/", "tools/", "examples/", ".venvs/", ".git/")
+DEV_DIRS = ("tests/", "tools/", ".venvs/", ".git/", "examples/demo.py")  # the example models ship
 
 
 def run(*args):

@@ -95,8 +95,9 @@ def check_zip(path: Path, platform: str, lock: dict[str, str]) -> None:
     for py in wheels.BLENDER_NUMPY:
         tag = "cp" + py.replace(".", "")
         require(("neuron", tag) in keys, f"{path.name}: no NEURON wheel for {tag}")
-    dev = [n for n in names if n.split("/")[0] in {"tests", "tools", "examples", ".venvs", ".git"}]
+    dev = [n for n in names if n.split("/")[0] in {"tests", "tools", ".venvs", ".git"} or n == "examples/demo.py"]
     require(not dev, f"{path.name}: development files {dev[:5]}")
+    require("examples/ball_and_stick.hoc" in names, f"{path.name}: no example models (Load Example ▸ lists them)")
 
 
 # Distribution Blenders before 4.2 embed the system Python (Debian 12: 3.11); the official

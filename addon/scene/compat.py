@@ -123,3 +123,17 @@ def set_face_starts(mesh, face_starts, n_corners):
     if not bpy.types.MeshPolygon.bl_rna.properties["loop_total"].is_readonly:
         totals = np.diff(np.append(starts, np.int32(n_corners))).astype(np.int32)
         mesh.polygons.foreach_set("loop_total", totals)
+
+
+def text_width(text, size):
+    """Pixel width of `text` in the UI font (blf font 0) at `size` pixels. Blender 3.4's
+    `blf.size` still takes an optional dpi (72 draws at the size given); 4.0+ has none."""
+    import blf  # only in a Blender with a UI font; the bpy module has one too
+    blf.size(0, size)
+    return blf.dimensions(0, text)[0]
+
+
+def ui_text_size(preferences):
+    """The UI's text size in pixels: the widget style's points × the UI scale (0 in the bpy
+    module, which draws nothing: taken as 1)."""
+    return preferences.ui_styles[0].widget.points * (preferences.system.ui_scale or 1.0)

@@ -5,8 +5,10 @@ from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from ...model_loaders import SUFFIXES, MenuOnlyModel
+from ..engine.errors import Cancelled
 from ..engine.state import session
 from ..session import colouring, install, loading, meshes, plotting, running
+from .examples import example_of
 
 FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES))
 
@@ -24,7 +26,30 @@ def _call(operator, fn, *args, info=None, **kwargs):
     return {"FINISHED"}
 
 
-class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
+class _ReportsOutcome:
+    """For an operator whose work goes on in the background: it stays modal until the task
+    ends, then puts the whole status line in the Info log (the panel shows it wrapped, the
+    status bar its start), as an error when the task failed."""
+
+    def watch(self, context, task):
+        self._task = task
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.25, window=context.window)  # events while the mouse rests
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def task_ended(self):
+        return session.task is not self._task
+
+    def report_outcome(self, context):
+        context.window_manager.event_timer_remove(self._timer)
+        error = self._task.future.exception() if self._task.future.done() else None
+        level = "INFO" if error is None else "WARNING" if isinstance(error, (Cancelled, MenuOnlyModel)) else "ERROR"
+        self.report({level}, context.scene.neuron_live.status or self._task.label)
+        return {"FINISHED"}
+
+
+class NEURONLIVE_OT_load_model(_ReportsOutcome, bpy.types.Operator, ImportHelper):
     """Load a NEURON model (hoc, Python) or a morphology (SWC, ASC, MorphML) and show its cells"""
     bl_idname = "neuron_live.load_model"
     bl_label = "Load NEURON Model"
@@ -46,8 +71,20 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
                                       "died with its script still shows activity")
     clamp_amp: bpy.props.FloatProperty(name="Amplitude (nA)", default=0.0, min=0.0,
                                        description="0: found for the cell (1.5 × its rheobase)")
-    clamp_delay: bpy.props.FloatProperty(name="Delay (ms)", default=1.0, min=0.0)
-    clamp_dur: bpy.props.FloatProperty(name="Duration (ms)", default=20.0, min=0.0)
+    clamp_delay: bpy.props.FloatProperty(name="Delay (ms)", default=1.0, min=0.0,
+                                         description="When the clamp's current starts")
+    clamp_dur: bpy.props.FloatProperty(name="Duration (ms)", default=20.0, min=0.0,
+                                       description="How long the clamp's current lasts")
+
+    @classmethod
+    def description(cls, context, properties):
+        """An example's tooltip says what it shows; a menu button's, what it does."""
+        example = example_of(properties.filepath)
+        if example is not None:
+            return f"Load the bundled example {example.path}: {example.description}"
+        if properties.action:
+            return f"Run the menu button '{properties.action}' of {bpy.path.basename(properties.filepath)}"
+        return cls.__doc__
 
     def invoke(self, context, event):
         if self.filepath:  # dropped on the 3D view (FileHandler) or given by a menu button
@@ -75,11 +112,17 @@ class NEURONLIVE_OT_load_model(bpy.types.Operator, ImportHelper):
         except Exception as exc:  # shown to the user, never swallowed
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, task.label.capitalize() + "…" if background else context.scene.neuron_live.status)
+        if background:
+            self.report({"INFO"}, task.label.capitalize() + "…")
+            return self.watch(context, task)
+        self.report({"INFO"}, context.scene.neuron_live.status)
         return {"FINISHED"}
 
+    def modal(self, context, event):
+        return self.report_outcome(context) if self.task_ended() else {"PASS_THROUGH"}
 
-class NEURONLIVE_OT_run(bpy.types.Operator):
+
+class NEURONLIVE_OT_run(_ReportsOutcome, bpy.types.Operator):
     """Simulate the loaded model from 0 to tstop in the background (Esc cancels)"""
     bl_idname = "neuron_live.run"
     bl_label = "Run"
@@ -91,13 +134,13 @@ class NEURONLIVE_OT_run(bpy.types.Operator):
         if _call(self, running.run, scene=context.scene, wait_done=False, extend=self.extend) != {"FINISHED"}:
             return {"CANCELLED"}
         # Stay modal to catch Esc where there is a window (not in the bpy module).
-        if context.window and context.window_manager.modal_handler_add(self):
-            return {"RUNNING_MODAL"}
+        if context.window and not bpy.app.background and session.task is not None:
+            return self.watch(context, session.task)
         return {"FINISHED"}
 
     def modal(self, context, event):
-        if session.task is None:
-            return {"FINISHED"}
+        if self.task_ended():
+            return self.report_outcome(context)
         if event.type == "ESC":
             running.cancel()
             self.report({"INFO"}, "Cancelling: the frames done so far stay")
@@ -111,6 +154,21 @@ class NEURONLIVE_OT_cancel(bpy.types.Operator):
 
     def execute(self, context):
         running.cancel()
+        return {"FINISHED"}
+
+
+class NEURONLIVE_OT_show_colours(bpy.types.Operator):
+    """Show this 3D view in Material Preview, where the cells' activity colours show (Solid
+    shading draws every cell in one flat colour)"""
+    bl_idname = "neuron_live.show_colours"
+    bl_label = "Show Colours"
+
+    def execute(self, context):
+        space = context.space_data
+        if space is None or space.type != "VIEW_3D":
+            self.report({"ERROR"}, "Show Colours works from a 3D view's sidebar")
+            return {"CANCELLED"}
+        space.shading.type = "MATERIAL"
         return {"FINISHED"}
 
 
@@ -230,6 +288,7 @@ CLASSES = (
     NEURONLIVE_OT_load_model,
     NEURONLIVE_OT_run,
     NEURONLIVE_OT_cancel,
+    NEURONLIVE_OT_show_colours,
     NEURONLIVE_OT_install_neuron,
     NEURONLIVE_OT_fit_limits,
     NEURONLIVE_OT_plot_traces,

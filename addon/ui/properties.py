@@ -26,8 +26,11 @@ class NEURONLIVE_PG_group(bpy.types.PropertyGroup):
     # `name` (inherited) names the group and its collection.
     cells: StringProperty(name="Cells", default="",
                           description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
-    interaction: EnumProperty(name="Objects", items=INTERACTION_ITEMS, default="AUTO")
-    colour_level: EnumProperty(name="Colour", items=COLOUR_ITEMS, default="AUTO")
+    interaction: EnumProperty(name="Objects", items=INTERACTION_ITEMS, default="AUTO",
+                              description="How many Blender objects the group's cells make (one per cell, "
+                              "per section, or one for the group): finer is easier to pick, coarser faster")
+    colour_level: EnumProperty(name="Colour", items=COLOUR_ITEMS, default="AUTO",
+                               description="How finely the group's colours follow the activity")
     sides: IntProperty(name="Sides", default=0, min=0, max=64,
                        description="Vertices around each tube (0: the scene's setting)")
 
