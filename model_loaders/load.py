@@ -123,7 +123,8 @@ def load_model(path, *, clear=True, action=None, before="", after="", language="
     if ran.v_init is not None:  # the model passed its v_init to finitialize() itself
         model.settings["v_init"] = ran.v_init
     if ran.run_target > 0:  # the length of the model's own run at load (run(), continuerun(t))
-        model.settings["tstop"] = ran.run_target
+        # (never shorter than the soma clamp needs to fire: the clamp raised h.tstop for that)
+        model.settings["tstop"] = max(ran.run_target, model.settings["tstop"]) if clamp else ran.run_target
     elif not ran.capped and ran.t > model.settings["tstop"]:  # its own fadvance loop went further
         model.settings["tstop"] = round(ran.t, 6)
     own = own_run_procs(path) if suffix in HOC_SUFFIXES else []

@@ -198,3 +198,15 @@ def test_a_reconstruction_with_the_soma_clamp_runs_until_it_fires(nl, scene, tmp
     theirs = plain_neuron_json(code, tmp_path)["v"]
     assert len(theirs) >= len(ours) - 1
     assert_same_trace(ours[:len(theirs)], theirs)
+
+
+def test_the_clamp_outlasts_a_shorter_run_the_model_makes_at_load(nl, scene, tmp_path):
+    """A model whose own run at load is 2 ms long, with the soma clamp: the run the scene
+    adopts still lasts until the clamp fires."""
+    folder = write_model(tmp_path, "short.hoc", "create soma\nsoma { L = 20 diam = 20 insert hh }\n"
+                                                 "tstop = 2\nrun()\n")
+    model = nl.load_model(str(folder / "short.hoc"), clamp=True, build=False)
+    note = next(n for n in model.notes if n.startswith("IClamp"))
+    delay, dur = map(float, re.match(r"IClamp \S+ nA at \S+ from (\S+) ms for (\S+) ms", note).groups())
+    assert scene.neuron_live.tstop >= delay + min(dur, 20.0) > 2
+    assert len(crossings(np.asarray(nl.run(frames_per_ms=FRAMES_PER_MS).frames[:, 0]))) >= 1
