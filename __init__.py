@@ -17,6 +17,8 @@ _API_NAMES = (
     "fit_limits", "colour_by", "plot_traces", "colour_bar", "plot_spikes", "spike_times",
     "refresh_plots", "show_connections", "run_job", "add_group", "remove_group", "frame_camera",
     "show_legend",
+    "set_overlays", "refresh_overlays", "overlay_state", "turntable", "set_resolution", "set_transparent",
+    "render_stills", "still_sheet",
 )
 
 

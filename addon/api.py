@@ -21,6 +21,16 @@ from .session.meshes import (
 )
 from .session.plotting import colour_bar, plot_spikes, plot_traces, refresh_plots, spike_times
 from .session.recordings import frame_values, open_recording
+from .session.rendering import (
+    overlay_state,
+    refresh_overlays,
+    render_stills,
+    set_overlays,
+    set_resolution,
+    set_transparent,
+    still_sheet,
+    turntable,
+)
 from .session.running import RUN_SETTINGS, cancel, continue_run, run
 
 __all__ = (
@@ -29,4 +39,6 @@ __all__ = (
     "load_model", "neuron_status", "open_recording", "plot_spikes", "plot_traces", "refresh_plots",
     "remove_group", "run", "run_job", "set_colormap", "show_connections", "show_legend",
     "spike_times", "static_colours", "use_existing_neuron",
+    "overlay_state", "refresh_overlays", "render_stills", "set_overlays", "set_resolution", "set_transparent",
+    "still_sheet", "turntable",
 )

@@ -31,17 +31,51 @@ def parser(prog=None):
     p.add_argument("--engine", type=str.upper, choices=ENGINES, default="CYCLES",
                    help="render engine (default: CYCLES, on the CPU; WORKBENCH shows the shape only)")
     p.add_argument("--resolution", type=_resolution, default=(640, 360), metavar="WxH",
-                   help="image size, even numbers for H.264 (default: 640x360)")
+                   help="image size, even numbers for H.264, or 1080p, 4k, square (default: 640x360)")
     p.add_argument("--fps", type=_positive(int), default=24, help="movie frames per second (default: 24)")
     p.add_argument("--frames", type=_frame_range, metavar="FIRST-LAST",
                    help="render only these scene frames (default: every simulated frame)")
     p.add_argument("--samples", type=_positive(int), default=16, help="Cycles/EEVEE samples per pixel (default: 16)")
     p.add_argument("--palette", help="seaborn/matplotlib palette, e.g. rocket, mako, icefire (default: the add-on's)")
     p.add_argument("--no-video", dest="video", action="store_false", help="skip the movie: stills and plots only")
+    _add_render_options(p.add_argument_group("figures (overlays, stills, camera)"))
     p.add_argument("--keep-frames", action="store_true", help="keep the movie's PNG frames in OUT/<name>_frames")
     p.add_argument("--verbose", action="store_true",
                    help="show Blender's and NEURON's own output here (default: written to OUT/<name>.log)")
     return p
+
+
+def _add_render_options(group):
+    group.add_argument("--overlays", type=_overlays, default=(), metavar="time,scale,colourbar,traces,title",
+                       help="overlays drawn on every frame: the time stamp, a scale bar in µm (true at the cells' "
+                       "centre depth), the colour bar, inset traces of the soma (and a spike raster for a network)")
+    group.add_argument("--title", default="", help="a title line on every frame")
+    group.add_argument("--stills", type=_times, default=(), metavar="MS,MS,...",
+                       help="a PNG at each of these model times (OUT/<name>_t<time>ms.png, the frame nearest "
+                       "each time) and all of them side by side (OUT/<name>_stills.png)")
+    group.add_argument("--turntable", type=float, nargs="?", const=0.0, default=None, metavar="SECONDS",
+                       help="orbit the camera once around the cells: over the whole movie, or SECONDS long")
+    group.add_argument("--transparent", action="store_true",
+                       help="transparent background: the PNG stills get an alpha channel")
+
+
+def _overlays(text):
+    known = ("time", "scale", "colourbar", "traces", "title")
+    names = [n.strip().lower().replace("colorbar", "colourbar") for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown overlay {bad[0]!r} (known: {', '.join(known)})")
+    return tuple(names)
+
+
+def _times(text):
+    try:
+        times = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of times in ms (e.g. 0,5,10)") from None
+    if not times or not all(0 <= t < float("inf") for t in times):
+        raise argparse.ArgumentTypeError(f"{text}: times must be 0 ms or later")
+    return times
 
 
 def _run_settings():
@@ -98,7 +132,12 @@ def _positive(kind):
     return parse
 
 
+PRESETS = {"1080p": (1920, 1080), "4k": (3840, 2160), "square": (1080, 1080)}
+
+
 def _resolution(text):
+    if text.lower() in PRESETS:
+        return PRESETS[text.lower()]
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -124,7 +163,8 @@ def job_options(args):
     return dict(settings, engine=args.engine,
                 resolution=args.resolution, fps=args.fps, frame_range=args.frames, samples=args.samples,
                 palette=args.palette, video=args.video, keep_frames=args.keep_frames, action=args.action,
-                clamp=args.clamp)
+                clamp=args.clamp, overlays=args.overlays, title=args.title, still_times=args.stills,
+                turntable=args.turntable, transparent=args.transparent)
 
 
 class ProgressBar:

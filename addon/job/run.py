@@ -19,7 +19,7 @@ from ..colour import palettes
 from ..engine.run_settings import RUN_SETTINGS, sample_count
 from ..engine.settings_check import SettingsError, check_settings
 from ..scene import compat, framing
-from ..session import colouring, loading, meshes, plotting, running
+from ..session import colouring, loading, meshes, plotting, rendering, running
 
 ENGINES = {"CYCLES": ("CYCLES",), "EEVEE": ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"),
            "WORKBENCH": ("BLENDER_WORKBENCH",)}
@@ -75,7 +75,8 @@ class _Progress:
 def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCLES",
             resolution=(640, 360), fps=24, frame_range=None, samples=16, palette=None,
             stills=STILLS, video=True, keep_frames=False, new_file=True, on_progress=None, action=None,
-            clamp=False, **settings):
+            clamp=False, overlays=(), title="", still_times=(), turntable=None, transparent=False,
+            **settings):
     """Load, simulate, build, colour, save `out_dir/<name>.blend` (its frame cache beside it),
     render `<name>.mp4` (H.264) and PNG stills, and write the trace plot and colour bar.
 
@@ -83,7 +84,10 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     and/or frame numbers. `frame_range`: (first, last) scene frames; default all simulated.
     `new_file` starts from an empty file (File › New) so nothing else lands in the .blend.
     `action`: the menu button to press for an entry that only builds a menu; `clamp`: add
-    a current clamp at the soma. `settings`: other run settings (dt, v_init, cvode, ...; see
+    a current clamp at the soma. `overlays` (names of rendering.OVERLAYS), `title`,
+    `still_times` (ms: `<name>_t<time>ms.png` each and `<name>_stills.png`), `turntable`
+    (seconds of one orbit; 0: the whole movie), `transparent`: see session/rendering.py.
+    `settings`: other run settings (dt, v_init, cvode, ...; see
     engine/run_settings.py), None or absent for the model's own (or the add-on's default).
     `on_progress(stage, overall_fraction, message)`.
     Every option is checked before anything loads (JobOptionError). Returns a `JobResult`.
@@ -130,6 +134,8 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     _render_settings(scene, engine_id, width, height, fps, samples, objects)
     framing.frame_camera(scene, objects)
     framing.dark_world(scene)
+    rendering.figure_settings(scene, overlays=overlays, title=title, orbit_seconds=turntable,
+                              transparent=transparent)
     lap("colour")
     progress("save", 0, f"saving {blend.name}")
     _video_output(scene, f"//{name}.mp4")  # so the saved .blend renders the same movie
@@ -139,9 +145,13 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
                        video=None, frames=(first, last), limits=limits, timings=timings)
     peak = _peak_frame(cache, scene, first, last)
     wanted = _still_frames(stills, first, peak)
+    timed = _timed_stills(scene, still_times)
+    wanted.update(timed)
     movie_frames = list(range(first, last + 1)) if video else []
     if movie_frames or wanted:
         _render_outputs(result, scene, movie_frames, wanted, keep_frames, progress, lap)
+    if timed:
+        result.stills["stills"] = rendering.still_sheet([result.stills[k] for k in timed], out / f"{name}_stills.png")
     progress("plots", 0, "trace plot and colour bar")
     segments = _trace_segments(cache, scene, peak)
     result.traces = plotting.plot_traces(segments, frame=peak, path=out / f"{name}_traces.png", show=False,
@@ -179,6 +189,14 @@ def _render_outputs(result, scene, movie_frames, wanted, keep_frames, progress, 
         if folder.exists():
             shutil.rmtree(folder)
     scene.frame_set(movie_frames[0] if movie_frames else scene.frame_start)
+
+
+def _timed_stills(scene, times):
+    """{label: frame} of the stills asked for by model time; a time outside the run fails."""
+    try:
+        return rendering.time_frames(scene, times)
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc
 
 
 def _save(blend):
@@ -295,7 +313,7 @@ def _render_frames(scene, frames, folder, on_frame):
     render = scene.render
     saved = render.filepath
     _set_media(render.image_settings, "IMAGE", "PNG")
-    render.image_settings.color_mode = "RGB"
+    render.image_settings.color_mode = "RGBA" if render.film_transparent else "RGB"
     paths = {}
     try:
         for i, frame in enumerate(frames):

@@ -183,6 +183,7 @@ def apply(material, *, palette, palette_start, palette_stop, vmin, vmax, brightn
 
 
 _RAMPS = {}
+AFTER_REFRESH = []  # functions of the scene called after a recolouring (no import cycle back to us)
 
 
 def ramp_for(palette, start=0.0, stop=1.0):
@@ -213,6 +214,8 @@ def refresh_all(scene, attribute=None):
     for material in found:
         apply(material, attribute=attribute, **settings)
     legend.refresh(scene)  # a shown in-scene legend follows the palette and limits
+    for follow in AFTER_REFRESH:  # e.g. the overlays' colour bar (scene/overlays.py adds itself)
+        follow(scene)
     return found
 
 

@@ -4,6 +4,7 @@ import bpy
 
 from ..engine.state import session
 from ..scene import framing, groups as cell_groups, legend, netcons, playback
+from . import rendering
 
 
 def build_mesh(*, scene=None, groups=None, method="AUTO", **options):
@@ -38,6 +39,7 @@ def build_mesh(*, scene=None, groups=None, method="AUTO", **options):
     if props.dark_world:
         framing.dark_world(scene)
     playback.refresh(scene)
+    rendering.refresh_overlays(scene, report=True)  # the scale bar measures the new cells
     return objects
 
 

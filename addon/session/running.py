@@ -13,7 +13,7 @@ from ..engine.run_settings import RUN_SETTINGS
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
-from . import plotting
+from . import plotting, rendering
 from .loading import load_model
 from .tasks import start, wait
 
@@ -190,6 +190,7 @@ def _run_done(scene, task):
     else:
         playback.refresh(scene)
     plotting.refresh_plots(scene)  # redraw the plots asked for before (none: nothing to do)
+    rendering.refresh_overlays(scene, report=True)  # the inset traces show this run
 
 
 def cancel():

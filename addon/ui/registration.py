@@ -5,10 +5,10 @@ from ..engine.state import session
 from ..job import cli as job_cli  # `blender -b --command neuron_live` (standard library only)
 from ..scene import cache_files, compat, legend, playback
 from ..session.tasks import pump, wait
-from . import file_handler, operators, panels, preferences, properties
+from . import file_handler, operators, panel_render, panels, preferences, properties
 
 CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
-           *file_handler.CLASSES)
+           *file_handler.CLASSES, *panel_render.CLASSES)
 # Handles of our `--command` ids while enabled: registering an id twice makes it unusable.
 CLI_COMMANDS = []
 
@@ -17,6 +17,7 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     properties.register_properties()
+    panel_render.register()  # the overlays' settings and per-frame handlers
     bpy.types.TOPBAR_MT_file_import.append(panels.menu_import)
     playback.add_handlers()
     legend.add_handlers()  # the in-scene legend follows the render's camera/aspect
@@ -46,6 +47,7 @@ def unregister():
     while cache_files.on_save_pre in bpy.app.handlers.save_pre:
         bpy.app.handlers.save_pre.remove(cache_files.on_save_pre)
     bpy.types.TOPBAR_MT_file_import.remove(panels.menu_import)
+    panel_render.unregister()
     properties.unregister_properties()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
