@@ -33,6 +33,9 @@ from .simulate import RunSettings
 
 FRAMES_EVERY = 0.02  # s between `Frames` events: a small model samples thousands a second
 ORPHAN_GRACE = 2.0   # s a child may outlive its parent's pipe before it exits on its own
+# Wall time per NEURON call here. Blender's chunks are 4 ms to keep its UI responsive; this
+# process has no UI to keep, and each chunk restarts psolve. Cancel stays well under 1 s.
+CHILD_CHUNK = 0.05
 
 
 class _Child:
@@ -130,7 +133,7 @@ class _Child:
         self.reply(ident, ok=True, result={"model_file": self._save(model), "ended": how})
 
     def simulate(self, message):
-        settings = RunSettings(**message.settings)
+        settings = RunSettings(**{**message.settings, "chunk_seconds": CHILD_CHUNK})
         writer = ColumnBlock(message.folder, 0, int(message.n_segments), {"variable": settings.variable})
         writer.folder = self.work  # spikes.npz goes here; the parent moves it beside the frames
         self.current[2] = writer

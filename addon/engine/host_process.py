@@ -37,7 +37,7 @@ from .host_mpi import MpiRun, mpi_refusal
 from .run_settings import SettingsError
 from .worker import Worker
 
-CANCEL_GRACE = 0.8  # s a run has to stop by itself after Cancel before its process is killed (Cancel: ≤ 1 s)
+CANCEL_GRACE = 0.5  # s a run has to stop by itself after Cancel (a chunk is 50 ms) before its process is killed
 LOG_LINES = 12
 LOG_CAP = 4 << 20  # bytes of a child's output kept on disk; past it only the last LOG_TAIL bytes
 LOG_TAIL = 64 << 10
