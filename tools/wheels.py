@@ -31,7 +31,7 @@ LOCK_NAME = "wheels.lock"
 MANIFEST_PREFIX = "./vendored_wheels/"  # wheel paths are relative to the manifest
 
 # What the add-on imports.
-REQUIREMENTS = {"neuron": "9.0.2", "seaborn": "0.13.2"}
+REQUIREMENTS = {"neuron": "9.0.2", "seaborn": "0.13.2", "h5py": "3.16.0"}  # h5py: SONATA in and out
 # Every transitive dependency, pinned so that --lock is reproducible. --lock fails when the
 # resolver needs a package missing here (or no longer needs one listed), so keep them in sync.
 PINS = {
