@@ -19,6 +19,7 @@ _API_NAMES = (
     "show_legend",
     "set_overlays", "refresh_overlays", "overlay_state", "turntable", "set_resolution", "set_transparent",
     "render_stills", "still_sheet",
+    "open_sonata", "write_sonata",
 )
 
 

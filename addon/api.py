@@ -32,6 +32,7 @@ from .session.rendering import (
     turntable,
 )
 from .session.running import RUN_SETTINGS, cancel, continue_run, run
+from .session.sonata import open_sonata, write_sonata
 
 __all__ = (
     "JobResult", "MESH_SETTINGS", "RUN_SETTINGS", "add_group", "build_mesh", "cancel", "colour_bar",
@@ -40,5 +41,5 @@ __all__ = (
     "remove_group", "run", "run_job", "set_colormap", "show_connections", "show_legend",
     "spike_times", "static_colours", "use_existing_neuron",
     "overlay_state", "refresh_overlays", "render_stills", "set_overlays", "set_resolution", "set_transparent",
-    "still_sheet", "turntable",
+    "still_sheet", "turntable", "open_sonata", "write_sonata",
 )

@@ -6,7 +6,8 @@ Big models can be simulated on a cluster this way and opened in Blender afterwar
 (`open_recording(folder)`); no bpy here. Networks written for NEURON's ParallelContext
 run across ranks with `mpiexec -n N python tools/record.py --mpi …`: each rank records
 its own cells into its block of columns of the one cache, and rank 0 writes the merged
-morphology.
+morphology. `--sonata DIR` also writes the run as SONATA (nodes, spikes, a report of every
+segment: engine/sonata_write.py) for BMTK, libsonata and the other tools of the field.
 """
 import argparse
 import sys
@@ -15,28 +16,40 @@ from pathlib import Path
 
 from ...model_loaders import load_model
 from ...model_loaders.model_io import save_model
+from . import spikes
 from .cache import ColumnBlock, FrameCache, file_sha256
 from .simulate import RunSettings, simulate
 
 MODEL_FILE = "model.npz"
 
 
-def record(model_path, out, *, mpi=False, **settings):
-    """Load `model_path`, simulate with `settings` (RunSettings fields) into the cache `out`."""
+def record(model_path, out, *, mpi=False, sonata=None, **settings):
+    """Load `model_path`, simulate with `settings` (RunSettings fields) into the cache `out`
+    (and, given `sonata`, a folder, as SONATA files there too)."""
     if mpi:
-        return _record_mpi(model_path, out, **settings)
+        return _record_mpi(model_path, out, sonata=sonata, **settings)
     model = load_model(model_path)
     run = _settings(model, settings)
     cache = _create(out, model, run)
     save_model(model, Path(out) / MODEL_FILE)
     try:
-        done = simulate(run, cache, progress=_print_progress(run))
+        with spikes.recording(model, cache):  # NEURON's own spike times, for the raster and SONATA
+            done = simulate(run, cache, progress=_print_progress(run))
     except Exception as exc:
         cache.finish(complete=False, error=str(exc))
         raise
     cache.finish(complete=done == run.n_frames)
     print(f"\nrecorded {done} frames × {model.n_segments} segments into {out}")
+    _write_sonata(cache, model, sonata)
     return cache
+
+
+def _write_sonata(cache, model, folder):
+    if folder is not None:
+        from .sonata_write import write_sonata
+
+        paths = write_sonata(cache, model, folder)
+        print(f"wrote SONATA {', '.join(p.name for p in paths.values())} into {folder}")
 
 
 def _settings(model, settings):
@@ -52,7 +65,7 @@ def _create(out, model, run):
                              section_names=model.section_names)
 
 
-def _record_mpi(model_path, out, **settings):
+def _record_mpi(model_path, out, *, sonata=None, **settings):
     from ...model_loaders import neuron_h
     from ...model_loaders.merge import merge_models
 
@@ -79,6 +92,7 @@ def _record_mpi(model_path, out, **settings):
         cache.meta["frames_done"] = done
         cache.finish(complete=done == run.n_frames)
         print(f"\nrecorded {done} frames × {sum(counts)} segments from {int(pc.nhost())} ranks into {out}")
+        _write_sonata(cache, merged, sonata)  # spikes: soma crossings of the merged frames
     pc.barrier()
     return cache
 
@@ -225,6 +239,7 @@ def main(argv=None):
     parser.add_argument("model", type=Path, help="hoc, Python or morphology file")
     parser.add_argument("--out", type=Path, required=True, help="cache folder to write (NAME.nlcache)")
     parser.add_argument("--mpi", action="store_true", help="run under mpiexec across ranks (ParallelContext)")
+    parser.add_argument("--sonata", type=Path, help="also write SONATA nodes, spikes and report into this folder")
     for name, kind in (("tstop", float), ("dt", float), ("v_init", float), ("celsius", float),
                        ("frames_per_ms", float), ("variable", str)):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)

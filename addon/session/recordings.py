@@ -1,24 +1,32 @@
-"""Recordings made outside Blender (tools/record.py caches, BlenderSpike pickles) shown as
-if they had run here, and the values an object shows at a frame."""
+"""Recordings made outside Blender (tools/record.py caches, BlenderSpike pickles, SONATA
+data sets) shown as if they had run here, and the values an object shows at a frame."""
 from pathlib import Path
 
 import bpy
 
 from ...model_loaders.blenderspike import load_blenderspike
 from ...model_loaders.model_io import load_model_file
+from ...model_loaders.sonata import SONATA_SUFFIXES
 from ..engine import CacheError, FrameCache
 from ..engine.record import MODEL_FILE
 from ..engine.state import session
 from ..scene import attributes, cache_files, playback
 from .meshes import build_mesh
+from .sonata import open_sonata
 
 
-def open_recording(path, *, scene=None):
+def open_recording(path, *, scene=None, **sonata):
     """Show a recording made outside Blender: a `.nlcache` folder written by
-    tools/record.py, or a BlenderSpike `.pickle`. Returns the frame cache."""
+    tools/record.py, a BlenderSpike `.pickle`, or SONATA (a simulation or circuit config
+    `.json`, or a nodes `.h5`; `sonata`: population, spikes, report, morphologies,
+    wait_done, see `open_sonata`). Returns the frame cache."""
     scene = scene or bpy.context.scene
     session.check_idle()
     path = Path(path)
+    if path.suffix.lower() in SONATA_SUFFIXES:
+        return open_sonata(path, scene=scene, **sonata)
+    if sonata:
+        raise TypeError(f"open_recording() options {', '.join(sonata)} are for SONATA files only")
     if path.suffix == ".pickle":
         model, frames = load_blenderspike(path)
         cache = FrameCache.create(cache_files.cache_folder(str(path), scene), len(frames), model.n_segments,
