@@ -316,3 +316,19 @@ def test_unknown_population_lists_the_known_ones(nl, scene, tmp_path):
 def test_seconds_are_read_as_seconds(nl, scene, tmp_path):
     cache = nl.open_recording(write_spec_set(tmp_path, time_units="s"))
     assert cache.meta["frames_per_ms"] == pytest.approx(1 / DT) and cache.frames_done == N_TIMES
+
+
+def test_import_operator_and_drop_open_sonata_like_the_api(nl, scene, tmp_path):
+    import bpy
+
+    config = write_spec_set(tmp_path)
+    handler = _module("addon.ui.file_handler").NEURONLIVE_FH_model
+    if _module("addon.scene.compat").FILE_HANDLER:
+        assert ".json" in handler.bl_file_extensions.split(";") and ".h5" in handler.bl_file_extensions.split(";")
+    assert bpy.ops.neuron_live.load_model(filepath=str(config)) == {"FINISHED"}
+    by_operator = np.asarray(_session(nl).cache.frames).copy()
+    names = sorted(obj.name for obj in nl.addon.scene.playback.cell_objects(scene))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    nl.open_recording(config)
+    np.testing.assert_array_equal(np.asarray(_session(nl).cache.frames), by_operator)
+    assert sorted(obj.name for obj in nl.addon.scene.playback.cell_objects(bpy.context.scene)) == names

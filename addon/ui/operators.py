@@ -5,12 +5,13 @@ from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from ...model_loaders import SUFFIXES, MenuOnlyModel
+from ...model_loaders.sonata import SONATA_SUFFIXES
 from ..engine.errors import Cancelled
 from ..engine.state import session
-from ..session import colouring, install, loading, meshes, plotting, running
+from ..session import colouring, install, loading, meshes, plotting, recordings, running
 from .examples import example_of
 
-FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES))
+FILTER = ";".join(f"*{suffix}" for suffix in sorted(SUFFIXES | SONATA_SUFFIXES))  # SONATA: a recording
 
 
 def _call(operator, fn, *args, info=None, **kwargs):
@@ -50,7 +51,8 @@ class _ReportsOutcome:
 
 
 class NEURONLIVE_OT_load_model(_ReportsOutcome, bpy.types.Operator, ImportHelper):
-    """Load a NEURON model (hoc, Python) or a morphology (SWC, ASC, MorphML) and show its cells"""
+    """Load a NEURON model (hoc, Python) or a morphology (SWC, ASC, MorphML) and show its cells;
+    or open a SONATA data set (config .json, nodes .h5) recorded by BMTK, neurodamus or NEURON"""
     bl_idname = "neuron_live.load_model"
     bl_label = "Load NEURON Model"
     bl_options = {"REGISTER", "UNDO"}
@@ -96,6 +98,8 @@ class NEURONLIVE_OT_load_model(_ReportsOutcome, bpy.types.Operator, ImportHelper
         # In a window the load runs in the background (compiling .mod files can take half a
         # minute): progress in the panel and the status bar, the outcome in the status line.
         background = context.window is not None and not bpy.app.background
+        if bpy.path.abspath(self.filepath).lower().endswith(tuple(SONATA_SUFFIXES)):
+            return self._open_sonata(context, background)
         try:
             task = loading.load_model(self.filepath, scene=context.scene, action=self.action, before=self.before,
                                       after=self.after, language=self.language, clamp=clamp,
@@ -114,6 +118,18 @@ class NEURONLIVE_OT_load_model(_ReportsOutcome, bpy.types.Operator, ImportHelper
             return {"CANCELLED"}
         if background:
             self.report({"INFO"}, task.label.capitalize() + "…")
+            return self.watch(context, task)
+        self.report({"INFO"}, context.scene.neuron_live.status)
+        return {"FINISHED"}
+
+    def _open_sonata(self, context, background):
+        """A SONATA data set opens as a recording; its report is read in the background."""
+        try:
+            task = recordings.open_recording(self.filepath, scene=context.scene, wait_done=not background)
+        except Exception as exc:  # shown to the user, never swallowed
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        if background:
             return self.watch(context, task)
         self.report({"INFO"}, context.scene.neuron_live.status)
         return {"FINISHED"}
