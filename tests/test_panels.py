@@ -123,7 +123,8 @@ def test_every_control_has_a_tooltip(nl):
     for operator in ui("operators").CLASSES:
         assert (operator.__doc__ or "").strip(), f"{operator.__name__} has no tooltip"
         own = operator.__annotations__  # (not what Blender's ImportHelper brings)
-        for prop in operator.bl_rna.properties:
+        module, name = operator.bl_idname.split(".")
+        for prop in getattr(getattr(bpy.ops, module), name).get_rna_type().properties:
             if prop.identifier in own and not prop.is_hidden:
                 assert prop.description, f"{operator.__name__}.{prop.identifier} has no tooltip"
 

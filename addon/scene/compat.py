@@ -39,7 +39,7 @@ def progress(layout, factor, text):
     if hasattr(layout, "progress"):
         layout.progress(factor=factor, text=text)
     else:
-        layout.label(text=f"{text}  {100 * factor:.0f} %", icon="TIME")
+        layout.label(text=text if text.endswith("%") else f"{text}  {100 * factor:.0f} %", icon="TIME")
 
 
 def has_curves_api():

@@ -65,6 +65,7 @@ class NEURONLIVE_OT_load_model(_ReportsOutcome, bpy.types.Operator, ImportHelper
     before: StringProperty(name="Before", description="Statement(s) to run before the model loads")
     after: StringProperty(name="After", description="Statement(s) to run after the model loads")
     language: bpy.props.EnumProperty(name="Statements in", default="hoc",
+                                     description="The language of the Before and After statements",
                                      items=(("hoc", "hoc", "Run the statements as hoc"),
                                             ("python", "Python", "Run the statements as Python "
                                              "(a Python model's globals are visible)")))
@@ -268,7 +269,8 @@ class NEURONLIVE_OT_add_group(bpy.types.Operator):
     bl_label = "Add Group"
     bl_options = {"REGISTER", "UNDO"}
 
-    name: StringProperty(name="Name", default="", options={"SKIP_SAVE"})
+    name: StringProperty(name="Name", default="", options={"SKIP_SAVE"},
+                         description="The group's name (empty: Group 1, Group 2, ...)")
     cells: StringProperty(name="Cells", default="", options={"SKIP_SAVE"},
                           description="Cell indices, e.g. '0-4, 7' (empty: every cell)")
 

@@ -43,7 +43,7 @@ def _progress(layout, context, task):
     if text_fit.measure(context)(text) <= text_fit.label_width(context):
         compat.progress(layout, task.progress, text)
     else:
-        compat.progress(layout, task.progress, f"{task.label.capitalize()}")
+        compat.progress(layout, task.progress, f"{100 * task.progress:.0f} %")
         text_fit.draw_wrapped(layout, context, text)
 
 

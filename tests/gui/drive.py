@@ -15,16 +15,23 @@ NL_GUI_ZIP (the legacy add-on zip to install) or the add-on linked into the user
 import json
 import os
 import subprocess
+import sys
 import time
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 
 import bpy
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import layout_probe  # noqa: E402
+import screen  # noqa: E402
+from screen import crop, find, ocr, pixel, region_box, screen_xy, xdo  # noqa: E402
+
 PACKAGE = "neuron_live"
-RESULTS = {"steps": [], "draws": {}, "progress_texts": []}
+RESULTS = {"steps": [], "draws": {}, "progress_texts": [], "clicks": [], "cut_words": {}, "too_wide": {}}
 SHOTS = Path(os.environ["NL_GUI_SHOTS"])
-SCREEN_HEIGHT = 800
+DOCS = Path(os.environ["NL_GUI_DOCS"]) if os.environ.get("NL_GUI_DOCS") else None  # the guide's pictures
 
 
 def log(step, **facts):
@@ -33,31 +40,24 @@ def log(step, **facts):
     print(f"NL-GUI {step} {facts}", flush=True)
 
 
-def xdo(*args):
-    subprocess.run(["xdotool", *map(str, args)], check=True)
-
-
 def shoot(name):
-    path = SHOTS / f"{name}.png"
-    subprocess.run(["import", "-window", "root", str(path)], check=True)
-    return path
+    return screen.shoot(SHOTS / f"{name}.png")
 
 
-def screen_xy(region, x, y):
-    """Region coordinates (origin bottom left) → X screen coordinates (origin top left)."""
-    return int(region.x + x), int(SCREEN_HEIGHT - (region.y + y))
+def picture(source, box, name):
+    """A picture for the user guide (docs/images/), cut from a screenshot of this run."""
+    if DOCS is not None:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        crop(source, box, DOCS / f"{name}.png")
 
 
-def pixel(path, x, y, r=2):
-    """Mean RGB of a (2r+1)² patch around screen pixel (x, y) of a screenshot."""
-    import numpy as np
-    image = bpy.data.images.load(str(path))
-    w, h = image.size
-    px = np.empty(w * h * 4, np.float32)
-    image.pixels.foreach_get(px)
-    bpy.data.images.remove(image)
-    px = px.reshape(h, w, 4)[::-1]  # Blender images start at the bottom row
-    return [round(float(c), 3) for c in px[y - r:y + r + 1, x - r:x + r + 1, :3].mean(axis=(0, 1))]
+def click(word, what):
+    """A real click on a word read off the screen, counted (the first-use clicks)."""
+    xdo("mousemove", *word.centre)
+    yield 0.8  # a software-rendered screen needs the hover before the press
+    xdo("click", 1)
+    RESULTS["clicks"].append(what)
+    yield 0.5
 
 
 def view3d():
@@ -85,6 +85,110 @@ def wait_until(condition, timeout, what):
         yield 0.25
 
 
+# Words tesseract may read with an ellipsis that are ours, not a cut: buttons that open a dialog.
+OWN_ELLIPSES = {"Model…", "Model..."}
+
+
+def context_of(window, area, sidebar):
+    """What a panel's draw() reads of its context, for drawing it through the layout probe."""
+    return SimpleNamespace(scene=bpy.context.scene, region=sidebar, space_data=area.spaces[0],
+                           preferences=bpy.context.preferences, window=window)
+
+
+def soma_xy(region, area, cells, session, attributes):
+    """Screen pixel of the soma's middle in the 3D view."""
+    from bpy_extras.view3d_utils import location_3d_to_region_2d
+    from mathutils import Vector
+    soma = cells[0]
+    sections = attributes.read(soma.data, "section", "INT")
+    index = list(session.model.section_names).index(next(n for n in session.model.section_names if "soma" in n))
+    positions = attributes.read_positions(soma.data)[sections == index]
+    middle = soma.matrix_world @ Vector(positions.mean(axis=0))
+    centre = location_3d_to_region_2d(region, area.spaces[0].region_3d, middle)
+    return screen_xy(region, centre.x, centre.y)
+
+
+def first_use(window, area, region, sidebar, session, attributes):
+    """From the factory scene with the add-on just enabled and the NEURON tab open: Load
+    Example ▸ Ball and Stick, Run, Show Colours — every step a real click on what the screen
+    shows (found by OCR). The factory cube, selected at start, is deleted with a key."""
+    from neuron_live.addon.scene.playback import cell_objects
+    side = region_box(sidebar)
+    xdo("mousemove", *screen_xy(region, region.width // 2, region.height // 2))
+    xdo("key", "Delete")
+    yield 1.5
+    shot = shoot("first-1-empty")
+    picture(shot, side, "panel-empty")
+    RESULTS["empty_panel_words"] = [w.text for w in ocr(shot, side)]
+    yield from click(find(ocr(shot, side), "Example"), "Load Example")
+    yield 1.5
+    shot = shoot("first-2-menu")
+    menu_box = (max(0, side[0] - 420), side[1], 420 + side[2], side[3])
+    picture(shot, menu_box, "menu-examples")
+    yield from click(find(ocr(shot, menu_box), "Ball"), "Ball and Stick")
+    yield from wait_until(lambda: session.task is None and cell_objects(bpy.context.scene), 60, "Load Example")
+    yield 2.0
+    shot = shoot("first-3-loaded")
+    picture(shot, side, "panel-loaded")
+    words = ocr(shot, side)
+    yield from click(find(words, "Run", below=find(words, "Variable").y), "Run")
+    yield from wait_until(lambda: session.task is None and session.cache is not None, 60, "Run")
+    yield 2.0
+    cells = cell_objects(bpy.context.scene)
+    xy = soma_xy(region, area, cells, session, attributes)
+    shot = shoot("first-4-ran")
+    picture(shot, side, "solid-hint")
+    before = pixel(shot, *xy)
+    shading_before = area.spaces[0].shading.type
+    yield from click(find(ocr(shot, side), "Show"), "Show Colours")
+    xdo("mousemove", 5, 5)  # no hover highlight over the cell
+    deadline = time.monotonic() + 40  # Material Preview compiles its shaders first (software GL: seconds)
+    while True:
+        yield 2.0
+        after = pixel(shoot("first-5-colours"), *xy)
+        if max(after) - min(after) > 0.15 or time.monotonic() > deadline:
+            break
+    log("first_use", first_use_clicks=list(RESULTS["clicks"]), shading_before=shading_before,
+        shading_after=area.spaces[0].shading.type, soma_solid_rgb=before, soma_colour_rgb=after,
+        first_status=bpy.context.scene.neuron_live.status, cells=[o.name for o in cells])
+
+
+def walk_panels(window, area, sidebar):
+    """Open each NEURON panel alone (Ctrl+click on its header, as a user can), photograph it
+    for the guide, read it back (OCR) for cut words, and measure each text it draws (blf)
+    against the room the layout gives it."""
+    from neuron_live.addon.ui import text_fit
+    side = region_box(sidebar)
+    context = context_of(window, area, sidebar)
+    scale = bpy.context.preferences.system.ui_scale or 1.0
+    width = sidebar.width - text_fit.MARGIN * scale + layout_probe.PAD
+    classes = sorted((cls for cls in bpy.types.Panel.__subclasses__() if getattr(cls, "bl_category", "") == "NEURON"
+                      and not getattr(cls, "bl_parent_id", "")), key=lambda cls: getattr(cls, "bl_order", 0))
+    for cls in classes:
+        yield from open_alone(side, cls.bl_label)
+        name = cls.bl_label.lower()
+        shot = shoot(f"panel-{name}")
+        picture(shot, side, f"panel-{name}")
+        words = ocr(shot, side)
+        RESULTS["cut_words"][cls.bl_label] = [w.text for w in words if w.cut and w.text not in OWN_ELLIPSES]
+        probe = layout_probe.probe_panel(cls, context, width, text_fit.measure(context))
+        RESULTS["too_wide"][cls.bl_label] = [(t.text, round(t.room), t.where) for t in probe.too_wide()]
+        RESULTS.setdefault("panel_words", {})[cls.bl_label] = len(words)
+    log("panels", walked=[cls.bl_label for cls in classes], sidebar_width=sidebar.width, ui_scale=scale)
+    yield from open_alone(side, "Run")  # for the runs that follow
+
+
+def open_alone(side, label):
+    """Ctrl+click on a panel's header: that panel opens, every other one closes."""
+    header = find(ocr(shoot("walk"), side), label, left_of=side[0] + 90)
+    xdo("mousemove", *header.centre)
+    yield 0.8
+    xdo("keydown", "ctrl")
+    xdo("click", 1)
+    xdo("keyup", "ctrl")
+    yield 2.0
+
+
 def script():
     window, area, region = view3d()
     centre = screen_xy(region, region.width // 2, region.height // 2)
@@ -104,7 +208,7 @@ def script():
     bpy.ops.preferences.addon_enable(module=PACKAGE)
     import neuron_live
     from neuron_live.addon.engine.state import session
-    from neuron_live.addon.scene import compat
+    from neuron_live.addon.scene import attributes, compat
     from neuron_live.addon.ui import panels, preferences
     yield from wait_until(lambda: session.task is None, 180, "bundled NEURON install")
     log("installed", from_zip=bool(os.environ.get("NL_GUI_ZIP")), install_s=round(time.monotonic() - t0, 1),
@@ -137,25 +241,18 @@ def script():
     else:
         raise RuntimeError("no click on the sidebar's tab strip showed the NEURON panel")
 
-    t = time.monotonic()
-    result = bpy.ops.neuron_live.load_model("EXEC_DEFAULT", filepath=os.environ["NL_GUI_MODEL"])
-    yield from wait_until(lambda: session.task is None, 60, "loading in the background")
+    yield from first_use(window, area, region, sidebar, session, attributes)
+    yield from walk_panels(window, area, sidebar)
     scene = bpy.context.scene
     from neuron_live.addon.scene.playback import cell_objects
     cells = cell_objects(scene)
-    log("loaded", load_result=sorted(result), load_s=round(time.monotonic() - t, 2),
-        cells=[o.name for o in cells], status_after_load=scene.neuron_live.status)
-    # Activity colours show in Material Preview (the factory Solid view shows the flat
-    # material colour); frame the view on the cell.
-    area.spaces[0].shading.type = "MATERIAL"
-    bpy.data.objects.remove(bpy.data.objects["Cube"])  # the factory cube would hide the cell
     for obj in scene.objects:
         obj.select_set(obj in cells)
     with bpy.context.temp_override(window=window, area=area, region=region):
         bpy.ops.view3d.view_selected()
     for obj in cells:
         obj.select_set(False)  # no selection outline over the soma's pixels
-    yield 4.0
+    yield 2.0
     shoot("1-loaded")
 
     props = scene.neuron_live
@@ -164,7 +261,7 @@ def script():
         result = bpy.ops.neuron_live.run("EXEC_DEFAULT")
     log("run", run_result=sorted(result))
     yield 2.5
-    shoot("2-running")
+    picture(shoot("2-running"), region_box(sidebar), "panel-running")
     running = session.task is not None
     xdo("mousemove", *centre)
     yield 1.0
@@ -205,7 +302,9 @@ def script():
     for name, frame in (("rest", 1), ("spike", scene.frame_start + peak)):
         scene.frame_set(frame)
         yield 3.0
-        colours[name] = pixel(shoot(f"4-{name}"), *soma_xy)
+        shot = shoot(f"4-{name}")
+        colours[name] = pixel(shot, *soma_xy)
+        picture(shot, region_box(region), f"cell-{name}")  # cell-spike: the README's picture
     log("playback", soma_xy=list(soma_xy), peak_frame=scene.frame_start + peak,
         peak_mv=float(column[peak, int(segments[0])]), soma_rest_rgb=colours["rest"],
         soma_spike_rgb=colours["spike"])
@@ -226,7 +325,8 @@ def script():
     # In the main window: a new Preferences window is never painted without a window manager.
     area.type = "PREFERENCES"
     yield 3.0
-    shoot("5-preferences")
+    picture(shoot("5-preferences"), region_box(next(r for r in area.regions if r.type == "WINDOW")),
+            "preferences")
     area.type = "VIEW_3D"
     log("preferences")
 
