@@ -43,7 +43,8 @@ mpi:
 
 # Debian's Blender (3.4, the legacy add-on) in a virtual X display for the real-GUI test
 # (skipped, with its reason, where it cannot be installed). Its Python has no numpy or pip of its own.
-GUI_PACKAGES := blender xvfb xdotool imagemagick python3-numpy python3-pip
+# tesseract-ocr: tests/test_overlays.py reads the rendered time stamp back by OCR.
+GUI_PACKAGES := blender xvfb xdotool imagemagick tesseract-ocr python3-numpy python3-pip
 gui:
 	@dpkg -s $(GUI_PACKAGES) >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
@@ -66,7 +67,8 @@ test: lint venvs build mpi gui
 	done
 
 demo: wheels
-	$(VENVS)/$(DEMO_VENV)/bin/python examples/demo.py examples/ball_and_stick.py --out out
+	$(VENVS)/$(DEMO_VENV)/bin/python examples/demo.py examples/ball_and_stick.py --out out \
+	  --overlays time,scale,colourbar,traces --title "Ball and stick" --stills 0,5,10
 
 bench: wheels
 	$(VENVS)/$(DEMO_VENV)/bin/python tools/bench.py --out out/bench.tsv

@@ -6,14 +6,16 @@ the scene. Expected values come from the frame cache, the camera and the palette
 from what the overlays report about themselves. Renders are tiny (Cycles at 2 samples)."""
 import re
 import shutil
+import struct
 import subprocess
+import sys
 
 import bpy
 import numpy as np
 import pytest
 from bpy_extras.object_utils import world_to_camera_view
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, isolated_env
 
 SIZE = (480, 270)
 FRAMES_PER_MS, TSTOP = 4, 10  # 0.25 ms between frames: the time stamp has 2 decimals
@@ -203,3 +205,100 @@ def test_scale_bar_is_the_cameras_projection_of_its_length(figure, camera_type):
         assert abs(_bar_pixels(pixels, state["boxes"]["scale"]) - expected) <= 2, expected
     finally:
         camera.data.type, camera.data.ortho_scale = saved
+
+
+def _module(name):
+    from importlib import import_module
+
+    from conftest import PACKAGE
+    return import_module(f"{PACKAGE}.addon.{name}")
+
+
+def test_time_decimals_and_round_lengths():
+    layout = _module("scene.overlays_layout")
+    assert [layout.time_decimals(s) for s in (0.25, 0.5, 2.0, 0.1, 1 / 3, 0.025)] == [2, 1, 0, 1, 2, 3]
+    assert layout.time_text(12.5, 2) == "t = 12.50 ms"
+    assert [layout.round_length(v) for v in (0.9, 1.6, 3.3, 6.0, 7.4, 140, 4000)] == [1, 2, 5, 5, 10, 100, 5000]
+
+
+def test_resolution_presets_keep_every_overlay_in_frame(nl, figure):
+    scene = figure[0]
+    try:
+        for preset, size in (("1080p", (1920, 1080)), ("4K", (3840, 2160)), ("square", (1080, 1080))):
+            assert nl.set_resolution(preset, scene=scene) == size
+            boxes = nl.overlay_state(scene)["boxes"]
+            assert set(boxes) == {"time", "scale", "colour_bar", "traces", "title"}
+            for kind, (x, y, w, h) in boxes.items():
+                assert 0 <= x and x + w <= size[0] and 0 <= y and y + h <= size[1], (preset, kind)
+    finally:
+        nl.set_resolution(width=SIZE[0], height=SIZE[1], scene=scene)
+
+
+def test_turntable_orbits_once_at_the_same_distance(nl, figure):
+    scene = figure[0]
+    camera = scene.camera
+    centre = _cells_centre(scene)
+    try:
+        nl.turntable(scene=scene)
+        positions = {}
+        frames = scene.frame_end - scene.frame_start + 1  # one orbit: frame_end + 1 is frame_start again
+        for frame in (scene.frame_start, scene.frame_start + frames / 2, scene.frame_start + frames):
+            scene.frame_set(int(frame), subframe=frame % 1)
+            positions[frame] = np.array(camera.matrix_world.translation) - centre
+        first, middle, last = positions.values()
+        np.testing.assert_allclose([np.linalg.norm(p) for p in positions.values()], np.linalg.norm(first), rtol=1e-4)
+        np.testing.assert_allclose(middle[:2], -first[:2], atol=1e-3 * np.linalg.norm(first))  # half-way: opposite
+        np.testing.assert_allclose(last, first, atol=1e-3 * np.linalg.norm(first))  # one full orbit
+        assert nl.overlay_state(scene)["scale_um"] > 0
+    finally:
+        nl.turntable(0, scene=scene)
+        scene.frame_set(1)
+
+
+def png_header(path):
+    header = path.read_bytes()[:26]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height, _, colour_type = struct.unpack(">IIBB", header[16:26])
+    return width, height, colour_type
+
+
+def test_job_writes_stills_named_by_time_a_strip_and_alpha(tmp_path):
+    """The headless job with overlays, a turntable and a transparent background, in EEVEE."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [str(a) for a in (sys.executable, EXAMPLES / "demo.py", EXAMPLES / "ball_and_stick.py", "--out", out,
+                          "--tstop", 10, "--resolution", "160x90", "--samples", 1, "--engine", "EEVEE", "--no-video",
+                          "--stills", "0,5", "--overlays", "time,scale,colourbar,traces", "--title", "Figure 1",
+                          "--turntable", "--transparent")],
+        capture_output=True, text=True, env=isolated_env(tmp_path), timeout=300)
+    log = out / "ball_and_stick.log"
+    assert result.returncode == 0, result.stderr + (log.read_text()[-3000:] if log.exists() else "")
+    stills = [out / "ball_and_stick_t0.0ms.png", out / "ball_and_stick_t5.0ms.png"]
+    strip = out / "ball_and_stick_stills.png"
+    for path in [*stills, strip]:
+        assert f"wrote {path}" in result.stdout, result.stdout
+    assert png_header(stills[0]) == (160, 90, 6)  # RGBA
+    assert png_header(strip)[:2] == (320, 90)
+    image = bpy.data.images.load(str(stills[1]))
+    try:
+        pixels = np.empty(160 * 90 * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+    finally:
+        bpy.data.images.remove(image)
+    alpha = pixels.reshape(90, 160, 4)[..., 3]
+    assert alpha.min() == 0 and alpha.max() == 1  # transparent background, opaque overlays and cells
+
+
+def test_overlays_are_saved_with_the_scene(nl, figure, tmp_path):
+    """Last in this file: it reopens the .blend. The settings come back and the time stamp
+    follows frames with no rebuild."""
+    scene = figure[0]
+    blend = tmp_path / "figure.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    scene = bpy.context.scene
+    props = scene.neuron_live_overlays
+    assert (props.show_time, props.show_scale, props.show_colour_bar, props.show_traces) == (True,) * 4
+    assert props.title == "Ball and stick" and props.font_size == 8
+    scene.frame_set(21)
+    assert bpy.data.objects["NL overlay time"].data.body == "t = 5.00 ms"

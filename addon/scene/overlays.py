@@ -116,7 +116,7 @@ def _title(root, scene, style, size, corner, text, props, **_):
 
 def _time(root, scene, style, size, corner, text, props, **_):
     obj = objs.text_object("NL overlay time", "time", "t = 0 ms", style.font, text, root, scene,
-                           align_x=align_of(corner))
+                           align_x=align_of(corner), resolution=4)
     obj["nl_decimals"] = time_decimals(1.0 / (_frames_per_ms(scene) * _frames_per_sample(scene)))
     return [obj]
 
@@ -246,7 +246,7 @@ def update(scene, frame=None):
             x += {0.0: 0.0, 1.0: w}.get(anchor, w / 2)
         _set(obj, "location", (x, y + dy, obj.location[2]))
     _refresh_colour_bar(scene, [o for o in found.objects if str(o.get(objs.TAG, "")).startswith("colour_")])
-    root["nl_scale_um"], root["nl_time"] = bar[0], t
+    _shown[scene.name] = {"time": t, "scale_um": bar[0]}  # not on the root: an ID property write re-evaluates it
 
 
 def _set(obj, key, value):
@@ -375,12 +375,12 @@ def render_size(scene):
     return int(render.resolution_x * scale), int(render.resolution_y * scale)
 
 
+_shown = {}  # scene name → what its overlays showed at the last update
+
+
 def state(scene):
     """What the overlays show now: {"time" (ms), "scale_um"}; empty without overlays."""
-    root = bpy.data.objects.get(objs.ROOT)
-    if root is None:
-        return {}
-    return {"time": root.get("nl_time"), "scale_um": root.get("nl_scale_um")}
+    return dict(_shown.get(scene.name, {})) if bpy.data.objects.get(objs.ROOT) is not None else {}
 
 
 @bpy.app.handlers.persistent

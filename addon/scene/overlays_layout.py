@@ -23,9 +23,9 @@ def time_decimals(frame_interval_ms):
     step = abs(float(frame_interval_ms))
     if not math.isfinite(step) or step <= 0:
         return 2
-    for decimals in range(7):
+    for decimals in range(5):
         scaled = step * 10 ** decimals
-        if abs(scaled - round(scaled)) < 1e-6 * max(scaled, 1.0):
+        if abs(scaled - round(scaled)) < 1e-6:
             return decimals
     return max(0, math.ceil(-math.log10(step))) + 1
 

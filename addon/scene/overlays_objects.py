@@ -14,6 +14,9 @@ from .overlays_layout import quads
 COLLECTION = "NEURON Live overlays"
 ROOT = "NEURON Live overlays"
 TAG = "neuron_live_overlay"
+# Segments per curve of a glyph: the time stamp changes every frame and its re-evaluation
+# is most of the overlays' cost per frame (measured 1.2 ms at Blender's 12, 0.7 ms at 4).
+RESOLUTION = 8
 RAY_KEYS = ("visible_diffuse", "visible_glossy", "visible_transmission", "visible_volume_scatter",
             "visible_shadow")
 
@@ -121,12 +124,14 @@ def quad_object(name, role, corners, material, root, scene, *, z=0.0, values=Non
     return _finish(bpy.data.objects.new(name, mesh), role, root, scene, z)
 
 
-def text_object(name, role, body, size, material, root, scene, *, align_x="LEFT", align_y="BOTTOM", z=0.0):
+def text_object(name, role, body, size, material, root, scene, *, align_x="LEFT", align_y="BOTTOM", z=0.0,
+                resolution=RESOLUTION):
     """A text object `size` pixels high (Blender's default font)."""
     curve = bpy.data.curves.new(name, "FONT")
     curve.body = body
     curve.size = size
     curve.align_x, curve.align_y = align_x, align_y
+    curve.resolution_u = resolution
     curve.materials.append(material)
     return _finish(bpy.data.objects.new(name, curve), role, root, scene, z)
 

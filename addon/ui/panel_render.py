@@ -119,7 +119,7 @@ class NEURONLIVE_OT_render_stills(bpy.types.Operator):
 class NEURONLIVE_PT_render(bpy.types.Panel):
     bl_label = "Render"
     bl_space_type, bl_region_type, bl_category = "VIEW_3D", "UI", "NEURON"
-    bl_parent_id = "NEURONLIVE_PT_main"
+    bl_order = 6  # panels.ORDER["render"]: after Model, Run, Settings, Experiment, Colour, Geometry
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
