@@ -24,7 +24,9 @@ def test_every_benchmark_row_runs_at_tiny_sizes(tmp_path):
                      "main-thread wait during a load, max (ms), hoc computing 0.2 s, in Blender",
                      "main-thread wait during a load, max (ms), hoc computing 0.2 s, process (default host)",
                      "spare process CPU over", "spare process memory, RssAnon",
-                     "2 threads speed-up (×), network", "2 threads speed-up (×), ring"):
+                     "2 threads speed-up (×), network", "2 threads speed-up (×), ring",
+                     "overlay update per frame, handler (ms)", "frame change with overlays − without (ms)",
+                     "render with overlays / without (×)"):
         assert any(figure.startswith(expected) for figure in figures), (expected, figures)
     assert any(figure.startswith("mesh build") for figure in figures), figures
 

@@ -139,7 +139,7 @@ def _colour_bar(root, scene, style, size, corner, text, props, **_):
         obj = objs.text_object(f"NL overlay {role}", role, "", 0.7 * f, text, root, scene, align_x=align)
         obj["nl_x"], obj["nl_y"] = x, y
         made.append(obj)
-    _refresh_colour_bar(scene, made)
+    refresh_colour_bar(scene, made)
     return made
 
 
@@ -164,7 +164,7 @@ def _panel(root, scene, style, size, text, labels):
 
 
 def _cursor(root, scene, style, box, limits):
-    half = style.line / 4
+    half = style.line / 5
     cursor = objs.quad_object("NL overlay cursor", "cursor", rects(-half, box[1], half, box[1] + box[3]),
                               objs.flat_material(CURSOR, CURSOR_COLOUR), root, scene, z=1e-3)
     cursor["nl_box"], cursor["nl_limits"] = list(box), list(limits)
@@ -180,7 +180,7 @@ def _traces(root, scene, style, size, corner, text, props, traces=None, **_):
     for k, xy in enumerate(lines):
         material = objs.flat_material(f"NEURON Live overlay trace {k % len(TRACE_COLOURS)}",
                                       _light(TRACE_COLOURS[k % len(TRACE_COLOURS)]))
-        made.append(objs.quad_object(f"NL overlay trace {k}", "trace", ribbon(xy, 0.6 * style.line),
+        made.append(objs.quad_object(f"NL overlay trace {k}", "trace", ribbon(xy, 0.4 * style.line),
                                      material, root, scene))
     return [*made, _cursor(root, scene, style, box, limits)]
 
@@ -245,7 +245,7 @@ def update(scene, frame=None):
         if role in ("title", "time"):  # the text aligns to its block's edge (or centre)
             x += {0.0: 0.0, 1.0: w}.get(anchor, w / 2)
         _set(obj, "location", (x, y + dy, obj.location[2]))
-    _refresh_colour_bar(scene, [o for o in found.objects if str(o.get(objs.TAG, "")).startswith("colour_")])
+    refresh_colour_bar(scene, [o for o in found.objects if str(o.get(objs.TAG, "")).startswith("colour_")])
     _shown[scene.name] = {"time": t, "scale_um": bar[0]}  # not on the root: an ID property write re-evaluates it
 
 
@@ -334,7 +334,7 @@ def frame_time(scene, frame=None):
     return float(sample_time(position, _frames_per_ms(scene)))
 
 
-def _refresh_colour_bar(scene, made):
+def refresh_colour_bar(scene, made):
     """The colour bar's ramp, limits and label from the scene's palette settings and the
     run's variable (a few comparisons when nothing changed)."""
     props = scene.neuron_live
@@ -381,40 +381,3 @@ _shown = {}  # scene name → what its overlays showed at the last update
 def state(scene):
     """What the overlays show now: {"time" (ms), "scale_um"}; empty without overlays."""
     return dict(_shown.get(scene.name, {})) if bpy.data.objects.get(objs.ROOT) is not None else {}
-
-
-@bpy.app.handlers.persistent
-def on_frame(scene, depsgraph=None):
-    """frame_change_post and render_pre: overlays follow the frame, camera and resolution."""
-    if not quiet and bpy.data.objects.get(objs.ROOT) is not None:
-        try:
-            update(scene)
-        except (KeyError, ValueError, ReferenceError) as exc:  # a hand-edited overlay object
-            scene.neuron_live.status = f"Overlays not updated: {exc}; rebuild them in the Render panel"
-
-
-HANDLERS = ((bpy.app.handlers.frame_change_post, on_frame), (bpy.app.handlers.render_pre, on_frame))
-
-
-def add_handlers():
-    for handlers, fn in HANDLERS:
-        if fn not in handlers:
-            handlers.append(fn)
-    if _on_recolour not in materials.AFTER_REFRESH:
-        materials.AFTER_REFRESH.append(_on_recolour)
-
-
-def remove_handlers():
-    for handlers, fn in HANDLERS:
-        while fn in handlers:
-            handlers.remove(fn)
-    while _on_recolour in materials.AFTER_REFRESH:
-        materials.AFTER_REFRESH.remove(_on_recolour)
-
-
-def _on_recolour(scene):
-    """A palette or limits change: the colour bar follows at once (not at the next frame)."""
-    found = objs.collection(scene, create=False)
-    if found is not None:
-        _refresh_colour_bar(scene, [o for o in found.objects if str(o.get(objs.TAG, "")).startswith("colour_")])
-

@@ -4,7 +4,7 @@ property group of their own (`scene.neuron_live_overlays`), saved with the scene
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, PointerProperty, StringProperty
 
-from ..scene import overlays
+from ..scene import overlays, overlays_handlers
 from ..scene.overlays_layout import CORNERS
 from ..session import rendering
 
@@ -157,9 +157,9 @@ CLASSES = (NEURONLIVE_PG_overlays, NEURONLIVE_OT_turntable, NEURONLIVE_OT_resolu
 def register():
     """After CLASSES are registered: the scene's settings and the per-frame handlers."""
     bpy.types.Scene.neuron_live_overlays = PointerProperty(type=NEURONLIVE_PG_overlays)
-    overlays.add_handlers()
+    overlays_handlers.add_handlers()
 
 
 def unregister():
-    overlays.remove_handlers()
+    overlays_handlers.remove_handlers()
     del bpy.types.Scene.neuron_live_overlays
