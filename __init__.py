@@ -20,6 +20,8 @@ _API_NAMES = (
     "set_overlays", "refresh_overlays", "overlay_state", "turntable", "set_resolution", "set_transparent",
     "render_stills", "still_sheet",
     "open_sonata", "write_sonata",
+    "add_probe", "add_stimulus", "set_parameter", "clear_experiment", "experiment_dict", "catalogue", "locate",
+    "probe_traces", "runs", "play_run", "compare_runs", "delete_run", "export_experiment",
 )
 
 

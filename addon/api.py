@@ -8,6 +8,17 @@ A facade only: each name lives in the session layer (or the job); nothing import
 """
 from .job.run import JobResult, run_job
 from .session.colouring import colour_by, fit_limits, set_colormap, static_colours
+from .session.experiment import (
+    add_probe,
+    add_stimulus,
+    catalogue,
+    clear_experiment,
+    experiment_dict,
+    locate,
+    set_parameter,
+)
+from .session.experiment_export import export_experiment
+from .session.experiment_runs import compare_runs, delete_run, play_run, probe_traces, runs
 from .session.install import install_neuron, neuron_status, use_existing_neuron
 from .session.loading import load_model
 from .session.meshes import (
@@ -35,6 +46,8 @@ from .session.running import RUN_SETTINGS, cancel, continue_run, run
 from .session.sonata import open_sonata, write_sonata
 
 __all__ = (
+    "add_probe", "add_stimulus", "catalogue", "clear_experiment", "compare_runs", "delete_run", "experiment_dict",
+    "export_experiment", "locate", "play_run", "probe_traces", "runs", "set_parameter",
     "JobResult", "MESH_SETTINGS", "RUN_SETTINGS", "add_group", "build_mesh", "cancel", "colour_bar",
     "colour_by", "continue_run", "fit_limits", "frame_camera", "frame_values", "install_neuron",
     "load_model", "neuron_status", "open_recording", "plot_spikes", "plot_traces", "refresh_plots",

@@ -28,7 +28,7 @@ from ...model_loaders.model_io import save_model
 from . import cores, messages, spikes
 from .cache import ColumnBlock
 from .child_boot import SPARE_ENV
-from .engine import Engine
+from .engine import REQUESTS, Engine
 from .simulate import RunSettings
 
 FRAMES_EVERY = 0.02  # s between `Frames` events: a small model samples thousands a second
@@ -173,7 +173,9 @@ class _Child:
         self.send(messages.Ended(how=how, t=float(neuron_h().t), done=writer.frames_done if writer else 0))
 
 
-HANDLERS = {messages.Load: _Child.load, messages.Simulate: _Child.simulate, messages.Describe: _Child.describe}
+HANDLERS = {messages.Load: _Child.load, messages.Simulate: _Child.simulate, messages.Describe: _Child.describe,
+            **{kind: (lambda child, message: REQUESTS[type(message)](child.engine, message)) for kind in REQUESTS
+               if kind is not messages.Describe}}
 
 
 def _describe(exc):

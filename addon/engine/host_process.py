@@ -32,6 +32,7 @@ from . import messages
 from .cache import CacheError
 from .child_boot import child_command, child_environment, child_sys_path
 from .errors import Cancelled, HostCrashed, MemoryLimit, ModelEnded, SimulationError
+from .experiment import ExperimentError
 from .host_base import EngineHost, HostKind
 from .host_mpi import MpiRun, mpi_refusal
 from .run_settings import SettingsError
@@ -364,7 +365,7 @@ class ProcessHost(EngineHost):
 
 # The child's errors as the parent raises them again: the same classes a thread host raises.
 _ERRORS = {cls.__name__: cls for cls in (ModelLoadError, MechanismError, MechanismConflict, NeedsOwnProcess,
-                                         SimulationError, CacheError, SettingsError)}
+                                         SimulationError, CacheError, SettingsError, ExperimentError)}
 
 
 def _keeping_meta(cache, progress):

@@ -11,8 +11,8 @@ from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 
 from ...model_loaders.load import current_load
-from . import cores, messages
-from .engine import Engine
+from . import cores
+from .engine import REQUESTS, Engine
 from .errors import Cancelled
 from .host_base import EngineHost, HostKind
 
@@ -77,8 +77,9 @@ class ThreadHost(EngineHost):
         return done
 
     def request(self, message):
-        if isinstance(message, messages.Describe):
-            return self.engine.describe()
+        answer = REQUESTS.get(type(message))  # the same Engine calls the child's HANDLERS make
+        if answer is not None:
+            return answer(self.engine, message)
         raise ValueError(f"NEURON in Blender does not answer {message.name!r}")
 
     def cancel(self):

@@ -51,6 +51,26 @@ class Describe(Message):
 
 
 @dataclass
+class SetExperiment(Message):
+    """The experiment (`experiment.Experiment.as_dict`) put in before each run from t = 0."""
+    name: ClassVar[str] = "set_experiment"
+    experiment: dict
+
+
+@dataclass
+class SaveTraces(Message):
+    """Write the last run's probe traces to the npz at `path` (keys as `probe_traces()`)."""
+    name: ClassVar[str] = "save_traces"
+    path: str
+
+
+@dataclass
+class Catalogue(Message):
+    """What an experiment can use: point processes, mechanisms' parameters, per section."""
+    name: ClassVar[str] = "catalogue"
+
+
+@dataclass
 class Cancel(Message):
     """Stop the command in flight within one chunk (acted on at once, never queued)."""
     name: ClassVar[str] = "cancel"
@@ -107,7 +127,7 @@ class Ended(Message):
     done: int
 
 
-COMMANDS = (Load, Simulate, Describe, Cancel, Close)
+COMMANDS = (Load, Simulate, Describe, SetExperiment, SaveTraces, Catalogue, Cancel, Close)
 EVENTS = (Ready, Line, Frames, Ended)
 MESSAGES = {cls.name: cls for cls in (*COMMANDS, Reply, *EVENTS)}
 

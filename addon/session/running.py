@@ -13,7 +13,7 @@ from ..engine.run_settings import RUN_SETTINGS
 from ..engine.settings_check import check_settings
 from ..engine.state import Task, session
 from ..scene import cache_files, materials, playback
-from . import plotting, rendering
+from . import experiment_runs, plotting, rendering
 from .loading import load_model
 from .tasks import start, wait
 
@@ -38,13 +38,15 @@ def _progress_reporter(worker, settings, first_frame):
     return progress
 
 
-def start_run(settings, cache_folder, on_done, *, extend=False):
+def start_run(settings, cache_folder, on_done, *, extend=False, hooks=None):
     """Simulate the loaded model on the worker thread into a new cache, or (extend=True)
     continue the last run into the same cache up to the new tstop.
 
     A new cache is made on the worker thread (a big one takes seconds to allocate) in a
     sibling of `cache_folder`, and replaces the previous cache there only once it holds its
-    first frame: a run that fails before that leaves the previous run playing."""
+    first frame: a run that fails before that leaves the previous run playing. `hooks`:
+    (before(host), after(host, cache)) around the simulation, on the worker thread (the
+    experiment goes to the host, its probe traces come back)."""
     model = session.model
     if model is None:
         raise RuntimeError("No model loaded: load a .hoc, .py, .swc or .asc file first")
@@ -84,8 +86,11 @@ def start_run(settings, cache_folder, on_done, *, extend=False):
             if cache.staged:  # its first frame is in: it replaces the previous run's cache
                 cache.promote()
             report(t, frame)
+        before, after = hooks or (lambda host: None, lambda host, cache: None)
         try:
+            before(host)
             done = host.simulate(settings, cache, start_frame=first_frame, extend=extend, progress=progress)
+            after(host, cache)
             if host.run_note:  # the status says why the cores asked for were not all used
                 cache.meta["note"] = host.run_note
         except Cancelled:  # a run that did not stop by itself: its process was killed
@@ -129,7 +134,15 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
     _scene_model(scene)
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
     folder = cache_files.cache_folder(session.model.path, scene)
-    task = start_run(settings, folder, on_done=lambda task: _run_done(scene, task), extend=extend)
+    spec, skipped = experiment_runs.spec_for_run(scene)
+
+    def done(task):
+        _run_done(scene, task)
+        name = experiment_runs.record(scene, task.cache, settings.as_dict(), spec, extend)
+        if name or skipped:
+            scene.neuron_live.status += "".join(f" | {text}" for text in ([name] if name else []) + skipped)
+    task = start_run(settings, folder, on_done=done, extend=extend,
+                     hooks=experiment_runs.job_hooks(spec, extend))
     scene.frame_start = 1
     scene.frame_end = playback.frame_of_sample(scene, settings.n_frames - 1)
     props.cache_path = cache_files.stored_path(session.cache.folder if extend else folder)
