@@ -332,3 +332,17 @@ def test_import_operator_and_drop_open_sonata_like_the_api(nl, scene, tmp_path):
     nl.open_recording(config)
     np.testing.assert_array_equal(np.asarray(_session(nl).cache.frames), by_operator)
     assert sorted(obj.name for obj in nl.addon.scene.playback.cell_objects(bpy.context.scene)) == names
+
+
+def test_beyond_the_tube_count_far_cells_are_centre_lines(nl, scene, tmp_path):
+    config = write_spec_set(tmp_path)
+    cache = nl.open_sonata(config, tube_cells=1)
+    objects = nl.addon.scene.playback.cell_objects(scene)
+    tubes = [obj for obj in objects if obj.name.startswith("near: 1 cells as tubes")]
+    lines = [obj for obj in objects if obj.name.startswith("far: 2 cells as lines")]
+    assert len(tubes) == 1 and len(lines) == 2, [obj.name for obj in objects]
+    assert len(tubes[0].data.polygons) and all(not len(o.data.polygons) and len(o.data.edges) for o in lines)
+    tubes = tubes[0]
+    soma = _session(nl).model.section_segment_start[np.searchsorted(_session(nl).model.section_cell, 0)]
+    scene.frame_set(40)
+    assert np.nanmax(nl.frame_values(tubes, 40)) == pytest.approx(cache.frames[39][soma], abs=1e-5)

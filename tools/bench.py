@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import ready_spare, simulation_rows  # noqa: E402
 from bench_models import write_network  # noqa: E402
 from bench_overlays import overlay_rows  # noqa: E402
+from bench_sonata import sonata_rows  # noqa: E402
 from headless import PACKAGE, REPO, enable_from_source, isolate_profile  # noqa: E402
 
 
@@ -253,6 +254,7 @@ def main():
 
     # Simulation: wall time vs plain NEURON and main-thread gaps, 1 cell and the network.
     simulation_rows(nl, tasks, row, model_file, smoke=args.smoke)
+    sonata_rows(nl, row, smoke=args.smoke)  # 10,000 reconstructed cells from SONATA (issue 24)
     overlay_rows(nl, row, smoke=args.smoke)  # last: it loads a model of its own into a new file
 
     if args.out:

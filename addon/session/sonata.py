@@ -21,9 +21,11 @@ from .tasks import start, wait
 
 
 def open_sonata(path, *, scene=None, population=None, spikes=None, report=None, morphologies=None,
-                wait_done=True):
+                tube_cells=engine_sonata.TUBE_CELLS, wait_done=True):
     """Show the SONATA data set at `path`; returns the frame cache (or, with
-    wait_done=False, the task copying the report in)."""
+    wait_done=False, the task copying the report in). Beyond `tube_cells` cells, those
+    nearest the centre are tubes and the rest centre lines (`build_mesh(groups=...)`
+    picks others)."""
     scene = scene or bpy.context.scene
     session.check_idle()
     path = Path(path)
@@ -35,7 +37,7 @@ def open_sonata(path, *, scene=None, population=None, spikes=None, report=None, 
     finally:
         host.close()
         session.hosts.keep_spare()
-    _show(scene, path, opened)
+    _show(scene, path, opened, tube_cells)
     task = _start_fill(scene, path, opened)
     if not wait_done:
         return task
@@ -43,14 +45,14 @@ def open_sonata(path, *, scene=None, population=None, spikes=None, report=None, 
     return opened.cache
 
 
-def _show(scene, path, opened):
+def _show(scene, path, opened, tube_cells):
     session.model, session.cache, session.recording = opened.model, opened.cache, True
     props = scene.neuron_live
     props.model_path, props.cache_path = str(path), cache_files.stored_path(opened.cache.folder)
     props.variable = opened.cache.meta["variable"]
     scene.frame_start = 1
     scene.frame_end = playback.frame_of_sample(scene, opened.cache.meta["n_frames"] - 1)
-    build_mesh(scene=scene)
+    build_mesh(scene=scene, groups=engine_sonata.detail_groups(opened.model, tube_cells))
 
 
 def _start_fill(scene, path, opened):
