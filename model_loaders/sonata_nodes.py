@@ -14,6 +14,7 @@ import numpy as np
 from .sonata import SonataError, open_h5, pick_population, read_node_types
 
 VIRTUAL = {"virtual"}  # BMTK's input cells: spikes only, no morphology, never in a report
+MISSING = {"NULL", "None", "none", "nan", "NaN"}  # how node-types CSVs (BMTK's) write "no value"
 
 
 @dataclass
@@ -106,7 +107,8 @@ class _Attributes:
         return out, found
 
     def _from_types(self, name):
-        return [str(self.types.get(int(t), {}).get(name, "") or "") for t in self.type_id]
+        values = [str(self.types.get(int(t), {}).get(name, "") or "") for t in self.type_id]
+        return ["" if value in MISSING else value for value in values]
 
     def numbers(self, name, default=None):
         values, found = self._per_group(name, np.float64)
@@ -129,7 +131,7 @@ class _Attributes:
 
 
 def _number(text, default, path, name):
-    if text in ("", "NULL", "None"):
+    if text == "" or text in MISSING:
         return np.nan if default is None else default
     try:
         return float(text)

@@ -346,3 +346,13 @@ def test_beyond_the_tube_count_far_cells_are_centre_lines(nl, scene, tmp_path):
     soma = _session(nl).model.section_segment_start[np.searchsorted(_session(nl).model.section_cell, 0)]
     scene.frame_set(40)
     assert np.nanmax(nl.frame_values(tubes, 40)) == pytest.approx(cache.frames[39][soma], abs=1e-5)
+
+
+def test_point_neurons_show_as_somata_at_their_nodes(nl, scene, tmp_path):
+    config = write_spec_set(tmp_path)
+    (tmp_path / "node_types.csv").write_text("node_type_id model_type morphology\n1 point_process NULL\n")
+    cache = nl.open_recording(config)
+    model = _session(nl).model
+    assert model.n_sections == model.n_segments == 3 and (model.section_type == 1).all()
+    np.testing.assert_array_equal(np.asarray(cache.frames), spec_values())
+    np.testing.assert_allclose(_module("addon.engine.sonata_write").cell_somata(model), POSITIONS, atol=1e-4)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...model_loaders.model import Model
 from ...model_loaders.model_io import save_model
 from ...model_loaders.sonata import SonataError, find_files, read_spikes
 from ...model_loaders.sonata_nodes import VIRTUAL, read_nodes
@@ -29,6 +30,9 @@ MODEL_FILE = "model.npz"
 MORPHOLOGY_SUFFIXES = ("", ".swc", ".asc", ".ASC", ".SWC")
 BLOCK_BYTES = 8 << 20  # rows read from the report at a time
 TUBE_CELLS = 300  # more cells than this: the rest as centre lines (`detail_groups`)
+POINT_TYPES = {"point_process", "point_neuron", "point_soma", "single_compartment"}
+POINT = "point soma"  # a node of a point type without a morphology
+POINT_DIAMETER = 10.0  # µm
 
 
 @dataclass
@@ -61,7 +65,7 @@ def _build(path, files, report, folder, load_morphology):
     nodes = _nodes_of(files, report.population)
     rows = np.array([i for i, kind in enumerate(nodes.model_type) if kind not in VIRTUAL], np.int64)
     paths = _morphology_files(nodes, rows, files)
-    loaded = {p: _one_cell(load_morphology(p), p) for p in dict.fromkeys(paths)}
+    loaded = {p: point_soma(path) if p == POINT else _one_cell(load_morphology(p), p) for p in dict.fromkeys(paths)}
     morphs = [loaded[p] for p in paths]
     cell_of_row = np.full(len(nodes), -1, np.int64)
     cell_of_row[rows] = np.arange(len(rows))
@@ -102,6 +106,9 @@ def _morphology_files(nodes, rows, files):
     found, missing, cache = [], [], {}
     for row in rows:
         name = nodes.morphology[row]
+        if nodes.model_type[row] in POINT_TYPES and not name:
+            found.append(POINT)
+            continue
         if not name:
             kind = nodes.model_type[row] or "no model_type"
             raise SonataError(f"{nodes.path}: node {int(nodes.node_id[row])} ({kind}) "
@@ -127,6 +134,17 @@ def _find_morphology(name, folders):
             if candidate.is_file():
                 return candidate.resolve()
     return None
+
+
+def point_soma(path):
+    """A one-section soma (a 10 µm cylinder along x) for a point neuron's node."""
+    half = POINT_DIAMETER / 2
+    points = np.array([[-half, 0, 0, POINT_DIAMETER], [half, 0, 0, POINT_DIAMETER]], np.float32)
+    return Model(path=str(path), section_names=["soma"], section_type=np.array([1], np.int8),
+                 section_cell=np.zeros(1, np.int32), section_parent=np.full(1, -1, np.int32),
+                 section_length=np.array([POINT_DIAMETER], np.float32),
+                 section_point_start=np.array([0, 2], np.int64), section_segment_start=np.array([0, 1], np.int64),
+                 points=points, point_arc=np.array([0.0, 1.0], np.float32), cell_names=["point"])
 
 
 def _one_cell(model, path):
