@@ -171,13 +171,14 @@ def make_change(ident, name, value=None, scale=None, where=Everywhere.ALL):
 
 def where_sections(model, where):
     """Section indices `where` names: everything, a section type (soma, axon, dend, apic), a
-    cell, one section, or a list of section names."""
+    cell, one section, or a list of section names. A section's own name wins over a type or
+    a cell of the same name (a single-cell model's cell is named after its root section)."""
     names = model.section_names
     if isinstance(where, str) and where.lower() in (Everywhere.ALL, "everywhere", ""):
         return np.arange(len(names))
     if isinstance(where, str) and where in SECTION_TYPES[1:] and where not in names:
         return np.flatnonzero(model.section_type == SECTION_TYPES.index(where))
-    if isinstance(where, str) and where in model.cell_names:
+    if isinstance(where, str) and where in model.cell_names and where not in names:  # (a cell named after its soma)
         return np.flatnonzero(model.section_cell == model.cell_names.index(where))
     wanted = [where] if isinstance(where, str) else list(where)
     index = {name: i for i, name in enumerate(names)}

@@ -12,7 +12,6 @@ import numpy as np
 
 from .experiment import SECTION_PROPERTIES, Experiment, ExperimentError, where_sections
 from .experiment_stimuli import STIMULI, stimulus_catalogue, stimulus_kind
-from .sampling import range_variables
 
 
 def mechanism_parameters(h, name, point=False):
@@ -133,8 +132,8 @@ class Applied:
             try:
                 pointer = getattr(seg, "_ref_" + variable)
             except (NameError, AttributeError):
-                raise ExperimentError(f"{probe.label} has no {variable!r}; the model has: "
-                                      f"{', '.join(range_variables(h))}") from None
+                raise ExperimentError(f"{probe.label} has no {variable!r}; it has: "
+                                      f"{', '.join(_segment_variables(h, seg))}") from None
             self.records[key] = h.Vector().record(pointer, sec=sec)
 
     def traces(self):
@@ -147,6 +146,17 @@ class Applied:
         traces = self.traces()
         np.savez(path, **traces)
         return sorted(traces)
+
+
+def _segment_variables(h, seg):
+    """Every range variable a segment has: v and its mechanisms' (parameters, assigned, states)."""
+    ref, names = h.ref(""), ["v"]
+    for mechanism in seg:
+        standard = h.MechanismStandard(mechanism.name(), 0)
+        for i in range(int(standard.count())):
+            standard.name(ref, i)
+            names.append(ref[0])
+    return names
 
 
 def _kind(h, stimulus):

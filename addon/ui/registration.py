@@ -5,10 +5,10 @@ from ..engine.state import session
 from ..job import cli as job_cli  # `blender -b --command neuron_live` (standard library only)
 from ..scene import cache_files, compat, legend, playback
 from ..session.tasks import pump, wait
-from . import file_handler, operators, panel_render, panels, preferences, properties
+from . import file_handler, operators, panel_experiment, panel_render, panels, preferences, properties
 
 CLASSES = (*properties.CLASSES, *preferences.CLASSES, *operators.CLASSES, *panels.CLASSES,
-           *file_handler.CLASSES, *panel_render.CLASSES)
+           *file_handler.CLASSES, *panel_render.CLASSES, *panel_experiment.CLASSES)
 # Handles of our `--command` ids while enabled: registering an id twice makes it unusable.
 CLI_COMMANDS = []
 

@@ -1,0 +1,256 @@
+"""The Experiment panel and its operators: probes and stimuli placed by pointing at a cell,
+parameter changes, the runs kept, and the export to a plain-NEURON script.
+
+Every operator is thin: it calls the function of the scripting API (`session.experiment`,
+`session.experiment_runs`) and reports its outcome. The placing operators take a 3-D point
+(`location`), so scripts and tests drive them exactly as a click does; invoked from the
+viewport they ray-cast the mouse position onto the cells (a click that hits nothing says so).
+"""
+import bpy
+from bpy.props import EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
+from bpy_extras import view3d_utils
+from bpy_extras.io_utils import ExportHelper
+
+from ..engine.experiment import ExperimentError
+from ..engine.experiment_stimuli import STIMULI
+from ..engine.state import session
+from ..session import experiment as scene_experiment, experiment_runs
+from ..session.experiment_export import export_experiment
+from . import text_fit
+
+PLACE_ITEMS = [(kind, kind, f"Place an {kind} where you click on a cell") for kind in STIMULI]
+
+
+def _call(operator, fn, *args, info=None, **kwargs):
+    """`fn` for an operator: its outcome (or failure) as a Blender report, never a traceback."""
+    try:
+        result = fn(*args, **kwargs)
+    except (ExperimentError, RuntimeError, ValueError, OSError) as exc:
+        operator.report({"ERROR"}, str(exc))
+        return {"CANCELLED"}
+    if info is not None:
+        operator.report({"INFO"}, info(result))
+    return {"FINISHED"}
+
+
+def parse_params(text):
+    """"amp=0.5, delay=5" → {"amp": 0.5, "delay": 5.0}; a malformed entry says which."""
+    params = {}
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise ExperimentError(f"{part!r} is not name=number (e.g. amp=0.5, delay=5)") from None
+    return params
+
+
+def click_point(context, event):
+    """The first cell surface under the mouse, in world space, or None."""
+    region, view = context.region, context.region_data
+    if region is None or view is None:
+        return None
+    mouse = (event.mouse_region_x, event.mouse_region_y)
+    origin = view3d_utils.region_2d_to_origin_3d(region, view, mouse)
+    direction = view3d_utils.region_2d_to_vector_3d(region, view, mouse)
+    hit, location, *_ = context.scene.ray_cast(context.evaluated_depsgraph_get(), origin, direction)
+    return tuple(location) if hit else None
+
+
+class _Placing:
+    """A placing operator: at `location` when given (scripts, tests), else where the next
+    click in the 3D view lands."""
+    location: FloatVectorProperty(name="Location", subtype="XYZ", size=3, options={"SKIP_SAVE"})
+
+    def invoke(self, context, event):
+        if self.properties.is_property_set("location"):
+            return self.execute(context)
+        if context.area is None or context.area.type != "VIEW_3D":
+            self.report({"ERROR"}, "Click on a cell in a 3D view")
+            return {"CANCELLED"}
+        context.window_manager.modal_handler_add(self)
+        context.workspace.status_text_set("Click on a cell to place it · Esc or right-click cancels")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type in {"ESC", "RIGHTMOUSE"}:
+            context.workspace.status_text_set(None)
+            return {"CANCELLED"}
+        if event.type != "LEFTMOUSE" or event.value != "PRESS":
+            return {"PASS_THROUGH"}
+        context.workspace.status_text_set(None)
+        point = click_point(context, event)
+        if point is None:
+            self.report({"WARNING"}, "No cell under the mouse: nothing placed")
+            return {"CANCELLED"}
+        self.location = point
+        return self.execute(context)
+
+
+class NEURONLIVE_OT_add_probe(_Placing, bpy.types.Operator):
+    """Record a variable at every time step where you click on a cell (the nearest segment
+    along the cell's centre line)"""
+    bl_idname = "neuron_live.add_probe"
+    bl_label = "Add Probe"
+    bl_options = {"REGISTER", "UNDO"}
+    variables: StringProperty(name="Variables", default="v", description="Range variables, comma separated")
+
+    def execute(self, context):
+        variables = [v.strip() for v in self.variables.split(",") if v.strip()]
+        return _call(self, scene_experiment.add_probe, location=tuple(self.location), variables=variables,
+                     info=lambda probe: f"Probe at {probe.label}")
+
+
+class NEURONLIVE_OT_add_stimulus(_Placing, bpy.types.Operator):
+    """Place a stimulus where you click on a cell (the nearest segment along its centre line)"""
+    bl_idname = "neuron_live.add_stimulus"
+    bl_label = "Add Stimulus"
+    bl_options = {"REGISTER", "UNDO"}
+    kind: EnumProperty(name="Kind", items=PLACE_ITEMS)
+    params: StringProperty(name="Parameters", default="", description="e.g. amp=0.5, delay=5, dur=50")
+
+    def execute(self, context):
+        def place():
+            return scene_experiment.add_stimulus(self.kind, location=tuple(self.location),
+                                                 **parse_params(self.params))
+        return _call(self, place, info=lambda stimulus: f"{self.kind} at {stimulus.label}")
+
+
+class NEURONLIVE_OT_edit_stimulus(bpy.types.Operator):
+    """Change a stimulus's parameters (the next Run uses them)"""
+    bl_idname = "neuron_live.edit_stimulus"
+    bl_label = "Edit Stimulus"
+    bl_options = {"REGISTER", "UNDO"}
+    entry: IntProperty(options={"HIDDEN"})
+    params: StringProperty(name="Parameters", description="e.g. amp=0.8")
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        handle = scene_experiment.StimulusHandle(self.entry, context.scene)
+        return _call(self, lambda: handle.set(**parse_params(self.params)), info=lambda h: f"{h!r} set")
+
+
+class NEURONLIVE_OT_set_parameter(bpy.types.Operator):
+    """Set or scale a parameter over part of the model, on top of the model's own values"""
+    bl_idname = "neuron_live.set_parameter"
+    bl_label = "Change Parameter"
+    bl_options = {"REGISTER", "UNDO"}
+    name: StringProperty(name="Parameter", default="gnabar_hh", description="e.g. gnabar_hh, g_pas, Ra, cm")
+    how: EnumProperty(name="How", items=(("SCALE", "Scale by", "Multiply the model's value"),
+                                         ("VALUE", "Set to", "Replace the model's value")))
+    number: FloatProperty(name="Number", default=1.0)
+    where: StringProperty(name="Where", default="all",
+                          description="all, a section type (soma, axon, dend, apic), a cell, or section names")
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        where = [w.strip() for w in self.where.split(",")] if "," in self.where else self.where.strip()
+        key = "scale" if self.how == "SCALE" else "value"
+        return _call(self, scene_experiment.set_parameter, self.name, where=where, **{key: self.number},
+                     info=lambda change: f"{self.name} changed")
+
+
+class NEURONLIVE_OT_remove_entry(bpy.types.Operator):
+    """Remove this probe, stimulus or parameter change (its marker goes too)"""
+    bl_idname = "neuron_live.remove_entry"
+    bl_label = "Remove"
+    bl_options = {"REGISTER", "UNDO"}
+    entry: IntProperty(options={"HIDDEN"})
+
+    def execute(self, context):
+        return _call(self, scene_experiment.Entry(self.entry, context.scene).remove)
+
+
+class NEURONLIVE_OT_play_run(bpy.types.Operator):
+    """Play this run on the cells"""
+    bl_idname = "neuron_live.play_run"
+    bl_label = "Play Run"
+    run: StringProperty()
+
+    def execute(self, context):
+        return _call(self, experiment_runs.play_run, self.run, info=lambda cache: f"Playing {self.run}")
+
+
+class NEURONLIVE_OT_delete_run(bpy.types.Operator):
+    """Forget this run and delete its kept frames"""
+    bl_idname = "neuron_live.delete_run"
+    bl_label = "Delete Run"
+    run: StringProperty()
+
+    def execute(self, context):
+        return _call(self, experiment_runs.delete_run, self.run)
+
+
+class NEURONLIVE_OT_export_experiment(bpy.types.Operator, ExportHelper):
+    """Write a Python script that reproduces this experiment in plain NEURON (it saves the
+    probes' traces in an npz beside itself)"""
+    bl_idname = "neuron_live.export_experiment"
+    bl_label = "Export Experiment"
+    filename_ext = ".py"
+    filter_glob: StringProperty(default="*.py", options={"HIDDEN"})
+
+    def execute(self, context):
+        return _call(self, export_experiment, self.filepath, info=lambda path: f"Wrote {path}")
+
+
+class NEURONLIVE_PT_experiment(bpy.types.Panel):
+    """Probes, stimuli and parameter changes on the loaded model, and the runs kept."""
+    bl_space_type, bl_region_type, bl_category = "VIEW_3D", "UI", "NEURON"
+    bl_label = "Experiment"
+    bl_order = 3  # panels.ORDER["experiment"]: after Settings, before Colour
+
+    def draw(self, context):
+        layout = self.layout
+        if session.model is None:
+            text_fit.draw_wrapped(layout, context, "Load a model to place probes and stimuli on it.")
+            return
+        row = layout.row(align=True)
+        row.operator("neuron_live.add_probe", text="Probe", icon="CURSOR")
+        row.operator_menu_enum("neuron_live.add_stimulus", "kind", text="Stimulus", icon="FORCE_CHARGE")
+        row = layout.row(align=True)
+        row.operator("neuron_live.set_parameter", text="Parameter", icon="MODIFIER")
+        row.operator("neuron_live.export_experiment", text="Export", icon="EXPORT")
+        self.draw_entries(layout, context)
+        self.draw_runs(layout, context)
+
+    @staticmethod
+    def draw_entries(layout, context):
+        current = scene_experiment.experiment(context.scene)
+        rows = [(p.id, f"{p.label}: {', '.join(p.variables)}", "CURSOR", False) for p in current.probes]
+        rows += [(s.id, f"{s.kind} {s.label} " + " ".join(f"{k}={v:g}" for k, v in s.params.items()),
+                  "FORCE_CHARGE", True) for s in current.stimuli]
+        rows += [(c.id, c.describe(), "MODIFIER", False) for c in current.changes]
+        if not rows:
+            text_fit.draw_wrapped(layout, context, "Click Probe or Stimulus, then click on a cell.")
+        col = layout.column(align=True)
+        for ident, text, icon, editable in rows:
+            row = col.row(align=True)
+            row.label(text=text, icon=icon)
+            if editable:
+                row.operator("neuron_live.edit_stimulus", text="", icon="PREFERENCES").entry = ident
+            row.operator("neuron_live.remove_entry", text="", icon="X").entry = ident
+
+    @staticmethod
+    def draw_runs(layout, context):
+        history = experiment_runs.runs(scene=context.scene)
+        if not history:
+            return
+        box = layout.box()
+        total = sum(entry["bytes"] for entry in history)
+        box.label(text=f"Runs ({total / 1e6:.1f} MB on disk)", icon="TIME")
+        col = box.column(align=True)
+        for entry in reversed(history):
+            row = col.row(align=True)
+            row.operator("neuron_live.play_run", text=entry["name"], icon="PLAY").run = entry["name"]
+            row.operator("neuron_live.delete_run", text="", icon="TRASH").run = entry["name"]
+
+
+CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
+           NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
+           NEURONLIVE_OT_delete_run, NEURONLIVE_OT_export_experiment, NEURONLIVE_PT_experiment)

@@ -1,0 +1,80 @@
+"""The Experiment panel's operators equal the scripting API (they take a 3-D point, as a
+click gives), and the experiment across reloads: kept for the same model (entries whose
+section is gone are skipped with a message), fresh for another model."""
+import bpy
+import numpy as np
+import pytest
+
+from conftest import session_of, write
+
+CELL = """
+create soma, dend
+connect dend(0), soma(1)
+soma { L = 20  diam = 20  insert hh }
+dend { L = 200  diam = 2  nseg = 10  insert pas }
+tstop = 10
+"""
+
+
+def world_point(nl, scene, section, x):
+    """Where section(x) is drawn (Blender's world space)."""
+    model = session_of(nl).model
+    xyz = model.locate([model.section_names.index(section)], [x])[0].astype(np.float64)
+    middle = np.array([(model.points[:, i].min() + model.points[:, i].max()) / 2 for i in range(3)])
+    return tuple((xyz - middle) * scene.neuron_live.scale)
+
+
+def test_the_operators_place_what_the_api_places(nl, scene, tmp_path):
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
+    point = world_point(nl, scene, "dend", 0.35)
+    assert bpy.ops.neuron_live.add_probe(location=point, variables="v, i_pas") == {"FINISHED"}
+    assert bpy.ops.neuron_live.add_stimulus(location=point, kind="IClamp", params="amp=0.4, delay=1, dur=5") \
+        == {"FINISHED"}
+    assert bpy.ops.neuron_live.set_parameter(name="gnabar_hh", how="SCALE", number=0.5, where="soma") \
+        == {"FINISHED"}
+    by_operator = nl.experiment_dict()
+    nl.clear_experiment()
+    nl.add_probe(location=point, variables=("v", "i_pas"))
+    nl.add_stimulus("IClamp", location=point, amp=0.4, delay=1, dur=5)
+    nl.set_parameter("gnabar_hh", scale=0.5, where="soma")
+    by_api = nl.experiment_dict()
+    for key in ("probes", "stimuli", "changes"):
+        assert [{**e, "id": 0} for e in by_operator[key]] == [{**e, "id": 0} for e in by_api[key]], key
+    assert by_api["probes"][0]["section"] == "dend" and by_api["probes"][0]["x"] == pytest.approx(0.35)
+    names = sorted(obj.name for obj in scene.objects if "neuron_live_entry" in obj)
+    assert names == ["IClamp dend(0.35)", "dend(0.35)"]
+    with pytest.raises(RuntimeError, match="No cell there"):  # (an operator's error report, from a script)
+        bpy.ops.neuron_live.add_probe(location=(9.0, 9.0, 9.0))
+    with pytest.raises(RuntimeError, match="'amp=oops' is not name=number"):
+        bpy.ops.neuron_live.add_stimulus(location=point, kind="IClamp", params="amp=oops")
+    stimulus = by_api["stimuli"][0]["id"]
+    assert bpy.ops.neuron_live.edit_stimulus(entry=stimulus, params="amp=0.9") == {"FINISHED"}
+    assert nl.experiment_dict()["stimuli"][0]["params"]["amp"] == 0.9
+    assert bpy.ops.neuron_live.remove_entry(entry=stimulus) == {"FINISHED"}
+    assert [obj.name for obj in scene.objects if "neuron_live_entry" in obj] == ["dend(0.35)"]
+    nl.run()
+    nl.run(tstop=5)
+    assert bpy.ops.neuron_live.play_run(run="Run 1") == {"FINISHED"}
+    assert session_of(nl).cache.meta["n_frames"] == 21
+    script = tmp_path / "exported.py"
+    assert bpy.ops.neuron_live.export_experiment(filepath=str(script)) == {"FINISHED"}
+    assert "IClamp" not in script.read_text() and "i_pas" in script.read_text()
+    assert bpy.ops.neuron_live.delete_run(run="Run 1") == {"FINISHED"}
+    assert [run["name"] for run in nl.runs()] == ["Run 2: tstop 5"]
+
+
+def test_a_reload_keeps_the_experiment_and_another_model_starts_fresh(nl, scene, tmp_path):
+    path = write(tmp_path, "cell.hoc", CELL)
+    nl.load_model(str(path))
+    nl.add_probe("dend", 0.5)
+    nl.add_probe("soma", 0.5)
+    nl.load_model(str(path))
+    assert len(nl.experiment_dict()["probes"]) == 2, "the same model: the experiment stays"
+    path.write_text(CELL.replace("create soma, dend", "create soma, dend2").replace("dend", "dend2")
+                    .replace("dend22", "dend2"))
+    nl.load_model(str(path))
+    nl.run()
+    assert set(nl.probe_traces()) == {"t", "soma(0.5).v"}
+    assert "dend(0.5) skipped: its section is not in the model" in scene.neuron_live.status
+    nl.load_model(str(write(tmp_path, "other.hoc", CELL)))
+    assert nl.experiment_dict()["probes"] == [], "another model starts a fresh experiment"
