@@ -356,3 +356,17 @@ def test_point_neurons_show_as_somata_at_their_nodes(nl, scene, tmp_path):
     assert model.n_sections == model.n_segments == 3 and (model.section_type == 1).all()
     np.testing.assert_array_equal(np.asarray(cache.frames), spec_values())
     np.testing.assert_allclose(_module("addon.engine.sonata_write").cell_somata(model), POSITIONS, atol=1e-4)
+
+
+def test_an_opened_data_set_plays_again_after_save_and_reopen(nl, scene, tmp_path):
+    import bpy
+
+    cache = nl.open_recording(write_spec_set(tmp_path / "set"))
+    frames = np.asarray(cache.frames).copy()
+    blend = tmp_path / "scene.blend"
+    bpy.ops.wm.save_mainfile(filepath=str(blend))
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    reopened = _session(nl).cache
+    assert reopened is not None and reopened.meta["source"] == "SONATA", bpy.context.scene.neuron_live.status
+    assert reopened.folder.parent == tmp_path
+    np.testing.assert_array_equal(np.asarray(reopened.frames), frames)
