@@ -78,3 +78,31 @@ def test_a_reload_keeps_the_experiment_and_another_model_starts_fresh(nl, scene,
     assert "dend(0.5) skipped: its section is not in the model" in scene.neuron_live.status
     nl.load_model(str(write(tmp_path, "other.hoc", CELL)))
     assert nl.experiment_dict()["probes"] == [], "another model starts a fresh experiment"
+
+
+def test_the_headless_job_takes_the_experiment_as_options(nl, scene, tmp_path):
+    import importlib.util
+
+    from conftest import REPO
+    spec = importlib.util.spec_from_file_location("job_cli", REPO / "addon" / "job" / "cli.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    path = write(tmp_path, "cell.hoc", CELL)
+    args = cli.parser().parse_args([str(path), "--probe", "soma(0.5):v,m_hh", "--probe", "dend(0.95)",
+                                    "--stimulus", "IClamp@soma(0.5):amp=0.6,delay=1,dur=5",
+                                    "--set", "gnabar_hh*0.9@soma", "--set", "e_pas=-70@dend"])
+    options = cli.job_options(args)
+    result = nl.run_job(path, tmp_path / "out", video=False, stills=(), engine="WORKBENCH",
+                        **{key: options[key] for key in ("probes", "stimuli", "changes", "experiment")})
+    with np.load(result.probes) as traces:
+        assert sorted(traces.files) == ["dend(0.95).v", "soma(0.5).m_hh", "soma(0.5).v", "t"]
+        assert traces["soma(0.5).v"].max() > 0, "the clamp fired the soma"
+    changes = [change["name"] for change in nl.experiment_dict()["changes"]]
+    assert changes == ["gnabar_hh", "e_pas"]
+    exported = nl.export_experiment(tmp_path / "exported.py").with_suffix(".json")
+    again = nl.run_job(path, tmp_path / "again", video=False, stills=(), engine="WORKBENCH", experiment=exported)
+    with np.load(result.probes) as first, np.load(again.probes) as second:
+        for key in first.files:
+            np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    with pytest.raises(nl.addon.engine.experiment.ExperimentError, match="not KIND@section"):
+        nl.run_job(path, tmp_path / "out2", video=False, stills=(), stimuli=["IClamp soma(0.5)"])

@@ -39,6 +39,7 @@ def parser(prog=None):
     p.add_argument("--palette", help="seaborn/matplotlib palette, e.g. rocket, mako, icefire (default: the add-on's)")
     p.add_argument("--no-video", dest="video", action="store_false", help="skip the movie: stills and plots only")
     _add_render_options(p.add_argument_group("figures (overlays, stills, camera)"))
+    _add_experiment_options(p.add_argument_group("experiment (probes saved as OUT/<name>_probes.npz)"))
     p.add_argument("--keep-frames", action="store_true", help="keep the movie's PNG frames in OUT/<name>_frames")
     p.add_argument("--verbose", action="store_true",
                    help="show Blender's and NEURON's own output here (default: written to OUT/<name>.log)")
@@ -57,6 +58,19 @@ def _add_render_options(group):
                        help="orbit the camera once around the cells: over the whole movie, or SECONDS long")
     group.add_argument("--transparent", action="store_true",
                        help="transparent background: the PNG stills get an alpha channel")
+
+
+def _add_experiment_options(group):
+    group.add_argument("--probe", action="append", default=[], metavar="SECTION(X)[:VAR,...]",
+                       help="record at every time step, e.g. 'dend[12](0.35):v,cai' (repeatable)")
+    group.add_argument("--stimulus", action="append", default=[], metavar="KIND@SECTION(X):NAME=VALUE,...",
+                       help="e.g. 'IClamp@dend[3](0.5):amp=0.5,delay=5,dur=50'; ExpSyn, Exp2Syn, SEClamp or "
+                       "a point process of the model (repeatable)")
+    group.add_argument("--set", action="append", default=[], dest="changes", metavar="NAME*SCALE@WHERE",
+                       help="a parameter change, 'gnabar_hh*0.5@dend' or 'e_pas=-60@soma' (where: all, soma, "
+                       "axon, dend, apic, a cell, or sections joined by +; repeatable)")
+    group.add_argument("--experiment", type=Path, metavar="FILE.json",
+                       help="an experiment exported from the panel (Export Experiment's .json)")
 
 
 def _overlays(text):
@@ -164,7 +178,8 @@ def job_options(args):
                 resolution=args.resolution, fps=args.fps, frame_range=args.frames, samples=args.samples,
                 palette=args.palette, video=args.video, keep_frames=args.keep_frames, action=args.action,
                 clamp=args.clamp, overlays=args.overlays, title=args.title, still_times=args.stills,
-                turntable=args.turntable, transparent=args.transparent)
+                turntable=args.turntable, transparent=args.transparent, experiment=args.experiment,
+                probes=args.probe, stimuli=args.stimulus, changes=args.changes)
 
 
 class ProgressBar:

@@ -19,7 +19,7 @@ from ..colour import palettes
 from ..engine.run_settings import RUN_SETTINGS, sample_count
 from ..engine.settings_check import SettingsError, check_settings
 from ..scene import compat, framing
-from ..session import colouring, loading, meshes, plotting, rendering, running
+from ..session import colouring, experiment_runs, experiment_text, loading, meshes, plotting, rendering, running
 
 ENGINES = {"CYCLES": ("CYCLES",), "EEVEE": ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"),
            "WORKBENCH": ("BLENDER_WORKBENCH",)}
@@ -49,9 +49,11 @@ class JobResult:
     frames: tuple = (1, 1)  # first and last frame rendered (or the scene's range)
     limits: tuple = (0.0, 1.0)  # colour limits fitted to the run
     timings: dict = field(default_factory=dict)  # stage → seconds
+    probes: Path | None = None  # the probes' traces at every time step (npz), when there were probes
 
     def files(self):
-        return [p for p in (self.blend, self.video, *self.stills.values(), self.traces, self.colour_bar) if p]
+        return [p for p in (self.blend, self.video, *self.stills.values(), self.traces, self.colour_bar,
+                            self.probes) if p]
 
 
 class _Progress:
@@ -76,7 +78,7 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
             resolution=(640, 360), fps=24, frame_range=None, samples=16, palette=None,
             stills=STILLS, video=True, keep_frames=False, new_file=True, on_progress=None, action=None,
             clamp=False, overlays=(), title="", still_times=(), turntable=None, transparent=False,
-            **settings):
+            experiment=None, probes=(), stimuli=(), changes=(), **settings):
     """Load, simulate, build, colour, save `out_dir/<name>.blend` (its frame cache beside it),
     render `<name>.mp4` (H.264) and PNG stills, and write the trace plot and colour bar.
 
@@ -87,6 +89,8 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     a current clamp at the soma. `overlays` (names of rendering.OVERLAYS), `title`,
     `still_times` (ms: `<name>_t<time>ms.png` each and `<name>_stills.png`), `turntable`
     (seconds of one orbit; 0: the whole movie), `transparent`: see session/rendering.py.
+    `experiment` (an exported experiment's .json), `probes`, `stimuli`, `changes`: the
+    experiment as text (session/experiment_text.py); the probes go to `<name>_probes.npz`.
     `settings`: other run settings (dt, v_init, cvode, ...; see
     engine/run_settings.py), None or absent for the model's own (or the add-on's default).
     `on_progress(stage, overall_fraction, message)`.
@@ -117,12 +121,14 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     scene = bpy.context.scene
     model = loading.load_model(str(model_path), scene=scene, build=False, action=action, clamp=clamp or None)
     _planned_frame_range(scene, tstop, frames_per_ms, frame_range)  # before the simulation, not after
+    experiment_text.apply_text(scene, experiment=experiment, probes=probes, stimuli=stimuli, changes=changes)
     _save(blend)  # before the run, so the frame cache is written beside the .blend
     lap("load")
     progress("simulate", 0, model.summary())
     cache = running.run(scene=scene, on_progress=lambda task: progress("simulate", task.progress, task.message),
                     **settings)
     lap("simulate")
+    probes_file = experiment_runs.save_traces(out / f"{name}_probes.npz", scene=scene)
     progress("build", 0, "building the cells' mesh")
     objects = meshes.build_mesh(scene=scene, frame_camera=False, dark_world=False)
     lap("build")
@@ -142,7 +148,7 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
     _save(blend)
     lap("save")
     result = JobResult(name=name, blend=blend, cache=Path(bpy.path.abspath(scene.neuron_live.cache_path)),
-                       video=None, frames=(first, last), limits=limits, timings=timings)
+                       video=None, frames=(first, last), limits=limits, timings=timings, probes=probes_file)
     peak = _peak_frame(cache, scene, first, last)
     wanted = _still_frames(stills, first, peak)
     timed = _timed_stills(scene, still_times)

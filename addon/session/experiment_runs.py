@@ -175,6 +175,15 @@ def probe_traces(run=None, *, scene=None):
         return {key: data[key] for key in data.files}
 
 
+def save_traces(path, *, run=None, scene=None):
+    """The probe traces of the last run (or `run`) as an npz at `path`; None without probes."""
+    traces = probe_traces(run, scene=scene)
+    if not traces:
+        return None
+    np.savez(path, **traces)
+    return Path(path)
+
+
 def compare_runs(a, b, *, scene=None):
     """How run `b` differs from run `a`: the largest |b − a| over the frames they share, per
     segment's frame values, and per probe trace (same time steps)."""
