@@ -307,6 +307,16 @@ def test_bad_input_names_file_and_field_and_leaves_the_scene(nl, scene, tmp_path
     assert scene.neuron_live.model_path == ""
 
 
+def test_neither_report_nor_spikes_is_named(nl, scene, tmp_path):
+    config = write_spec_set(tmp_path)
+    settings = json.loads(config.read_text())
+    del settings["reports"], settings["output"]["spikes_file"]
+    config.write_text(json.dumps(settings))
+    with pytest.raises(_module("model_loaders.sonata").SonataError, match="simulation_config.json: names neither"):
+        nl.open_recording(config)
+    assert not nl.addon.scene.playback.cell_objects(scene)
+
+
 def test_unknown_population_lists_the_known_ones(nl, scene, tmp_path):
     config = write_spec_set(tmp_path)
     with pytest.raises(_module("model_loaders.sonata").SonataError, match="soma.h5.*no population 'v2'.*v1"):
@@ -370,3 +380,23 @@ def test_an_opened_data_set_plays_again_after_save_and_reopen(nl, scene, tmp_pat
     assert reopened is not None and reopened.meta["source"] == "SONATA", bpy.context.scene.neuron_live.status
     assert reopened.folder.parent == tmp_path
     np.testing.assert_array_equal(np.asarray(reopened.frames), frames)
+
+
+def test_spikes_without_a_report_flash_on_the_somata(nl, scene, tmp_path):
+    config = write_spec_set(tmp_path)
+    settings = json.loads(config.read_text())
+    del settings["reports"]
+    config.write_text(json.dumps(settings))
+    cache = nl.open_recording(config)
+    model = _session(nl).model
+    soma = model.section_segment_start[np.searchsorted(model.section_cell, np.arange(3))]
+    flashes = np.asarray(cache.frames)[:, soma]
+    dt = 1 / cache.meta["frames_per_ms"]
+    expected = np.zeros_like(flashes)
+    for time, cell in ((1.5, 2), (2.5, 0), (7.25, 1)):
+        t = np.arange(len(flashes)) * dt
+        expected[(t >= time - 1e-9) & (t < time + 2.0 - 1e-9), cell] = 1.0
+    assert cache.meta["variable"] == "spikes" and cache.frames_done == len(flashes)
+    np.testing.assert_array_equal(flashes, expected)
+    assert (scene.neuron_live.vmin, scene.neuron_live.vmax) == (0.0, 1.0)
+    assert nl.spike_times()["cell"].tolist() == [2, 0, 1]

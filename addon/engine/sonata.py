@@ -20,6 +20,7 @@ import numpy as np
 from ...model_loaders.model import Model
 from ...model_loaders.model_io import save_model
 from ...model_loaders.sonata import SonataError, find_files, read_spikes
+from ...model_loaders.sonata_flashes import SpikeFlashes
 from ...model_loaders.sonata_nodes import VIRTUAL, read_nodes
 from ...model_loaders.sonata_place import column_sections, place_cells, section_layout, segments_of_columns
 from ...model_loaders.sonata_report import Report
@@ -50,20 +51,24 @@ def open_sonata(path, folder, load_morphology, *, population=None, spikes=None, 
     """Check and read the data set at `path` (a config .json or a nodes .h5); the frame
     cache is made at `folder` (empty: `fill` copies the report in)."""
     files = find_files(path, spikes=spikes, report=report, morphologies=morphologies, population=population)
-    if files.report is None:
-        raise SonataError(f"{path}: names no compartment report (reports.<name> with module membrane_report); "
-                          "pass report=")
-    opened_report = Report(files.report, files.population)
+    if files.report is None and files.spikes is None:
+        raise SonataError(f"{path}: names neither a compartment report (reports.<name> with module "
+                          "membrane_report) nor a spike file (output.spikes_file); pass report= or spikes=")
+    opened_report = Report(files.report, files.population) if files.report is not None else None
     try:
         return _build(path, files, opened_report, folder, load_morphology)
     except Exception:
-        opened_report.close()
+        if opened_report is not None:
+            opened_report.close()
         raise
 
 
 def _build(path, files, report, folder, load_morphology):
-    nodes = _nodes_of(files, report.population)
+    """`report` None: the spikes flash on the somata instead (`SpikeFlashes`)."""
+    nodes = _nodes_of(files, report.population if report is not None else files.population)
     rows = np.array([i for i, kind in enumerate(nodes.model_type) if kind not in VIRTUAL], np.int64)
+    if report is None:
+        report = SpikeFlashes(files.spikes, nodes, rows)
     paths = _morphology_files(nodes, rows, files)
     loaded = {p: point_soma(path) if p == POINT else _one_cell(load_morphology(p), p) for p in dict.fromkeys(paths)}
     morphs = [loaded[p] for p in paths]

@@ -16,6 +16,7 @@ from ..engine import sonata as engine_sonata
 from ..engine.host_base import HostKind
 from ..engine.state import Task, session
 from ..scene import cache_files, playback
+from .colouring import set_colormap
 from .meshes import build_mesh
 from .tasks import start, wait
 
@@ -53,6 +54,8 @@ def _show(scene, path, opened, tube_cells):
     scene.frame_start = 1
     scene.frame_end = playback.frame_of_sample(scene, opened.cache.meta["n_frames"] - 1)
     build_mesh(scene=scene, groups=engine_sonata.detail_groups(opened.model, tube_cells))
+    if opened.cache.meta["variable"] == "spikes":  # no report: somata flash (0 → 1) at their spikes
+        set_colormap(vmin=0.0, vmax=1.0, scene=scene)
 
 
 def _start_fill(scene, path, opened):
