@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import ready_spare, simulation_rows  # noqa: E402
+from bench_experiment import experiment_rows  # noqa: E402
 from bench_models import write_network  # noqa: E402
 from bench_overlays import overlay_rows  # noqa: E402
 from bench_sonata import sonata_rows  # noqa: E402
@@ -254,6 +255,7 @@ def main():
 
     # Simulation: wall time vs plain NEURON and main-thread gaps, 1 cell and the network.
     simulation_rows(nl, tasks, row, model_file, smoke=args.smoke)
+    experiment_rows(nl, row, model_file, smoke=args.smoke)  # click → probe, probes' cost (issue 21)
     sonata_rows(nl, row, smoke=args.smoke)  # 10,000 reconstructed cells from SONATA (issue 24)
     overlay_rows(nl, row, smoke=args.smoke)  # last: it loads a model of its own into a new file
 
