@@ -124,7 +124,7 @@ def test_bmtk_cells_sit_where_bmtk_put_them(nl, scene, bmtk_run):
     assert objects and all(len(obj.data.vertices) for obj in objects)
 
 
-def test_run_in_blender_writes_sonata_that_libsonata_reads(nl, scene, tmp_path):
+def test_run_in_blender_writes_sonata_that_libsonata_and_bmtk_read(nl, scene, tmp_path):
     nl.load_model(EXAMPLES / "ball_and_stick.hoc")
     cache = nl.run(tstop=30, frames_per_ms=4)
     paths = nl.write_sonata(tmp_path / "out", population="bs")
@@ -138,6 +138,8 @@ def test_run_in_blender_writes_sonata_that_libsonata_reads(nl, scene, tmp_path):
     np.testing.assert_array_equal(read["spike_times"], ours["time"])
     assert len(ours["time"]) and read["n_nodes"] == len(model.cell_names)
     assert read["times"].tolist() == [0.0, 30.25, 0.25]
+    np.testing.assert_array_equal(read["bmtk_data"], read["data"], err_msg="BMTK's reader: node 0 is every column")
+    np.testing.assert_array_equal(read["bmtk_spikes"], ours["time"])
 
 
 LIBSONATA_READ = """
@@ -149,8 +151,13 @@ frame = population.get()
 spike = libsonata.SpikeReader(spikes)["bs"]
 print(json.dumps({"populations": libsonata.ElementReportReader(report).get_population_names()}))
 ids, times = zip(*spike.get()) if spike.get() else ((), ())
+from bmtk.utils.reports.compartment import CompartmentReport
+from bmtk.utils.reports.spike_trains import SpikeTrains
+bmtk_data = CompartmentReport(report, mode="r").data(node_id=0, population="bs")
+bmtk_spikes = SpikeTrains.load(spikes, file_type="sonata").to_dataframe()["timestamps"].to_numpy()
 np.savez("read.npz", data=np.asarray(frame.data), times=np.asarray(population.times),
-         spike_times=np.sort(np.asarray(times)), n_nodes=libsonata.NodeStorage(nodes).open_population("bs").size)
+         spike_times=np.sort(np.asarray(times)), n_nodes=libsonata.NodeStorage(nodes).open_population("bs").size,
+         bmtk_data=np.asarray(bmtk_data), bmtk_spikes=np.sort(bmtk_spikes))
 """
 
 
