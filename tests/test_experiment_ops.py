@@ -106,3 +106,22 @@ def test_the_headless_job_takes_the_experiment_as_options(nl, scene, tmp_path):
             np.testing.assert_array_equal(first[key], second[key], err_msg=key)
     with pytest.raises(nl.addon.engine.experiment.ExperimentError, match="not KIND@section"):
         nl.run_job(path, tmp_path / "out2", video=False, stills=(), stimuli=["IClamp soma(0.5)"])
+
+
+def test_a_moved_marker_snaps_and_moves_its_stimulus_and_a_deleted_one_removes_it(nl, scene, tmp_path):
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
+    follow = nl.addon.session.experiment.follow_markers
+    stimulus = nl.add_stimulus("IClamp", "dend", 0.15, amp=0.3)
+    probe = nl.add_probe("soma", 0.5)
+    marker = next(obj for obj in scene.objects if obj.get("neuron_live_entry") == stimulus.id)
+    marker.location = world_point(nl, scene, "dend", 0.81)  # as a drag (G) leaves it
+    assert follow(scene) == ["moved to dend(0.85)"]
+    assert stimulus.label == "dend(0.85)", "snapped to the segment's centre"
+    marker = next(obj for obj in scene.objects if obj.get("neuron_live_entry") == stimulus.id)
+    np.testing.assert_allclose(marker.location, world_point(nl, scene, "dend", 0.85), atol=1e-5)
+    marker.location = (5.0, 5.0, 5.0)  # off the cells: it goes back
+    assert "stays: No cell there" in follow(scene)[0] and stimulus.label == "dend(0.85)"
+    bpy.data.objects.remove(next(obj for obj in scene.objects if obj.get("neuron_live_entry") == probe.id))
+    assert follow(scene) == ["removed soma(0.5)"]
+    assert nl.experiment_dict()["probes"] == [] and len(nl.experiment_dict()["stimuli"]) == 1
+    assert follow(scene) == [], "nothing moved: nothing changes"

@@ -225,6 +225,31 @@ def set_parameter(name, *, value=None, scale=None, where=Everywhere.ALL, scene=N
     return Entry(change.id, scene)
 
 
+def follow_markers(scene=None):
+    """Markers the user moved (G) snap to the nearest segment and take their probe or
+    stimulus there; markers the user deleted take theirs away. Returns what changed."""
+    scene = scene or bpy.context.scene
+    if session.model is None or session.busy:
+        return []
+    current = experiment(scene)
+    objects = {markers.entry_of(obj): obj for obj in markers.marker_objects(scene)}
+    synced, changed = markers.synced_ids(scene), []
+    for entry in [*current.probes, *current.stimuli]:
+        obj = objects.get(entry.id)
+        if obj is None and entry.id in synced:
+            current.remove(entry.id)
+            changed.append(f"removed {entry.label}")
+        elif obj is not None and markers.moved(obj):
+            try:
+                entry.section, entry.x = locate(tuple(obj.location), scene)
+                changed.append(f"moved to {entry.label}")
+            except ExperimentError as exc:  # off the cells: back where it was
+                changed.append(f"{entry.label} stays: {exc}")
+    if changed:
+        store(current, scene)
+    return changed
+
+
 def clear_experiment(*, scene=None):
     """Remove every probe, stimulus and parameter change."""
     scene = scene or bpy.context.scene

@@ -3,6 +3,8 @@ labelled the way NEURON names the place (`dend[12](0.35)`), so the user sees and
 what they placed. Rebuilt from the experiment whenever it changes (a few objects: cheap);
 each carries its entry's id so the panel and operators map it back. Main thread.
 """
+import json
+
 import bpy
 import numpy as np
 
@@ -11,6 +13,8 @@ from ..shapes.polylines import to_blender
 
 COLLECTION = "NEURON Live · Experiment"
 ENTRY = "neuron_live_entry"  # the custom property with the probe's or stimulus's id
+PLACED = "neuron_live_at"  # where the marker was put: moved away from it, it follows (experiment.follow_markers)
+SYNCED = "neuron_live_markers"  # the scene's ids with a marker: one missing was deleted by the user
 STYLE = {"probe": ("SPHERE", 0.6), "stimulus": ("SINGLE_ARROW", 1.2)}  # display type, size in µm × scale × 10
 
 
@@ -34,6 +38,7 @@ def sync(scene, experiment):
     collection = _collection(scene)
     for obj in marker_objects(scene):
         bpy.data.objects.remove(obj, do_unlink=True)
+    scene[SYNCED] = "[]"
     if model is None or str(model.path) != experiment.model:
         return
     entries = [("probe", p, p.label) for p in experiment.probes]
@@ -49,10 +54,21 @@ def sync(scene, experiment):
         obj = bpy.data.objects.new(label, None)
         obj.empty_display_type, size = STYLE[kind]
         obj.empty_display_size = size * 10 * props.scale
-        obj.location = tuple(float(c) for c in xyz)
+        obj.location = obj[PLACED] = tuple(float(c) for c in xyz)
         obj[ENTRY] = entry.id
         obj.show_name = True
         collection.objects.link(obj)
+    scene[SYNCED] = json.dumps([entry.id for _, entry, _ in placed])
+
+
+def synced_ids(scene):
+    return set(json.loads(scene.get(SYNCED, "[]")))
+
+
+def moved(obj):
+    """Whether the user moved this marker away from where it was placed."""
+    placed = obj.get(PLACED)
+    return placed is not None and max(abs(a - b) for a, b in zip(obj.location, placed)) > 1e-6
 
 
 def entry_of(obj):

@@ -7,6 +7,7 @@ Every operator is thin: it calls the function of the scripting API (`session.exp
 viewport they ray-cast the mouse position onto the cells (a click that hits nothing says so).
 """
 import bpy
+from bpy.app.handlers import persistent
 from bpy.props import EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 from bpy_extras import view3d_utils
 from bpy_extras.io_utils import ExportHelper
@@ -14,7 +15,7 @@ from bpy_extras.io_utils import ExportHelper
 from ..engine.experiment import ExperimentError
 from ..engine.experiment_stimuli import STIMULI
 from ..engine.state import session
-from ..session import experiment as scene_experiment, experiment_runs
+from ..session import experiment as scene_experiment, experiment_markers, experiment_runs
 from ..session.experiment_export import export_experiment
 from . import text_fit
 
@@ -254,3 +255,42 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
 CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
            NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
            NEURONLIVE_OT_delete_run, NEURONLIVE_OT_export_experiment, NEURONLIVE_PT_experiment)
+
+
+SETTLE = 0.4  # s a moved marker must rest before it snaps (never during the user's drag)
+_watch = {"locations": None}
+
+
+@persistent
+def on_depsgraph_update(scene, depsgraph):
+    """A marker moved or deleted: look again once it has come to rest (a timer)."""
+    ours = any(isinstance(update.id, bpy.types.Object) and experiment_markers.ENTRY in update.id
+               or isinstance(update.id, bpy.types.Collection) and update.id.name == experiment_markers.COLLECTION
+               for update in depsgraph.updates)
+    if ours and not bpy.app.timers.is_registered(_settle):
+        _watch["locations"] = None
+        bpy.app.timers.register(_settle, first_interval=SETTLE)
+
+
+def _settle():
+    """Snap the markers once they have not moved for one interval (the drag is over)."""
+    scene = bpy.context.scene
+    locations = [tuple(obj.location) for obj in experiment_markers.marker_objects(scene)]
+    if locations != _watch["locations"]:
+        _watch["locations"] = locations
+        return SETTLE
+    changed = scene_experiment.follow_markers(scene)
+    if changed:
+        scene.neuron_live.status = "Experiment: " + "; ".join(changed)
+    return None
+
+
+def register():
+    bpy.app.handlers.depsgraph_update_post.append(on_depsgraph_update)
+
+
+def unregister():
+    while on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
+        bpy.app.handlers.depsgraph_update_post.remove(on_depsgraph_update)
+    if bpy.app.timers.is_registered(_settle):
+        bpy.app.timers.unregister(_settle)

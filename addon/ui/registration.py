@@ -18,6 +18,7 @@ def register():
         bpy.utils.register_class(cls)
     properties.register_properties()
     panel_render.register()  # the overlays' settings and per-frame handlers
+    panel_experiment.register()  # markers moved or deleted in the viewport follow (experiment)
     bpy.types.TOPBAR_MT_file_import.append(panels.menu_import)
     playback.add_handlers()
     legend.add_handlers()  # the in-scene legend follows the render's camera/aspect
@@ -48,6 +49,7 @@ def unregister():
         bpy.app.handlers.save_pre.remove(cache_files.on_save_pre)
     bpy.types.TOPBAR_MT_file_import.remove(panels.menu_import)
     panel_render.unregister()
+    panel_experiment.unregister()
     properties.unregister_properties()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
