@@ -19,6 +19,7 @@ from .session.experiment import (
 )
 from .session.experiment_export import export_experiment
 from .session.experiment_runs import compare_runs, delete_run, play_run, probe_traces, runs
+from .session.experiment_views import plot_probes, show_difference
 from .session.install import install_neuron, neuron_status, use_existing_neuron
 from .session.loading import load_model
 from .session.meshes import (
@@ -47,7 +48,8 @@ from .session.sonata import open_sonata, write_sonata
 
 __all__ = (
     "add_probe", "add_stimulus", "catalogue", "clear_experiment", "compare_runs", "delete_run", "experiment_dict",
-    "export_experiment", "locate", "play_run", "probe_traces", "runs", "set_parameter",
+    "export_experiment", "locate", "play_run", "plot_probes", "probe_traces", "runs", "set_parameter",
+    "show_difference",
     "JobResult", "MESH_SETTINGS", "RUN_SETTINGS", "add_group", "build_mesh", "cancel", "colour_bar",
     "colour_by", "continue_run", "fit_limits", "frame_camera", "frame_values", "install_neuron",
     "load_model", "neuron_status", "open_recording", "plot_spikes", "plot_traces", "refresh_plots",

@@ -190,6 +190,15 @@ def test_runs_are_kept_named_played_compared_and_survive_reopening(nl, cell, tmp
     assert first["soma(0.5).v"].max() < 0 < second["soma(0.5).v"].max()
     compared = nl.compare_runs("Run 1", "Run 2")
     assert compared["probes"]["soma(0.5).v"] > 50 and compared["max_abs_difference"] > 50
+    difference = nl.show_difference("Run 1", "Run 2")
+    run1, run2 = (nl.addon.engine.FrameCache.open(nl.runs()[i]["folder"]) for i in (0, 1))
+    np.testing.assert_array_equal(difference.frames[:], np.asarray(run2.frames) - np.asarray(run1.frames))
+    assert session_of(nl).cache is difference
+    props = bpy.context.scene.neuron_live
+    assert props.vmin == -props.vmax and props.vmax > 50 and props.palette == "vlag", "diverging, symmetric"
+    plot = nl.plot_probes(runs=["Run 1", "Run 2"], show=False)
+    assert plot.labels == ["soma(0.5).v · Run 1: IClamp at soma(0.5)", "soma(0.5).v · Run 2: IClamp amp 0.8"]
+    np.testing.assert_array_equal(plot.lines[1][1], second["soma(0.5).v"])
     cache = nl.play_run("Run 1")
     np.testing.assert_allclose(cache.frames[:, 0].max(), first["soma(0.5).v"].max(), atol=5)
     blend = tmp_path / "saved.blend"

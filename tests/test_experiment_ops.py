@@ -54,6 +54,10 @@ def test_the_operators_place_what_the_api_places(nl, scene, tmp_path):
     assert [obj.name for obj in scene.objects if "neuron_live_entry" in obj] == ["dend(0.35)"]
     nl.run()
     nl.run(tstop=5)
+    assert bpy.ops.neuron_live.show_difference() == {"FINISHED"}
+    assert session_of(nl).cache.meta["difference"] == ["Run 1: gnabar_hh × 0.5 (soma)", "Run 2: tstop 5"]
+    assert bpy.ops.neuron_live.plot_probes(all_runs=True) == {"FINISHED"}
+    assert bpy.data.images.get("NEURON Live probes") is not None
     assert bpy.ops.neuron_live.play_run(run="Run 1") == {"FINISHED"}
     assert session_of(nl).cache.meta["n_frames"] == 21
     script = tmp_path / "exported.py"

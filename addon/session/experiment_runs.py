@@ -130,7 +130,7 @@ def runs(*, scene=None):
     return history
 
 
-def _entry(scene, name):
+def run_entry(scene, name):
     history = _history(scene)
     for entry in history:
         if name in (entry["name"], entry["index"], f"Run {entry['index']}"):
@@ -141,7 +141,7 @@ def _entry(scene, name):
 def play_run(name, *, scene=None):
     """Play run `name` (its name, "Run N", or N) on the cells."""
     scene = scene or bpy.context.scene
-    entry = _entry(scene, name)
+    entry = run_entry(scene, name)
     session.check_idle()
     session.cache = FrameCache.open(entry["folder"])
     materials.refresh_all(scene)
@@ -153,7 +153,7 @@ def play_run(name, *, scene=None):
 def delete_run(name, *, scene=None):
     """Forget run `name` and delete its kept cache."""
     scene = scene or bpy.context.scene
-    entry = _entry(scene, name)
+    entry = run_entry(scene, name)
     shutil.rmtree(entry["folder"], ignore_errors=True)
     _store(scene, [e for e in _history(scene) if e["index"] != entry["index"]])
 
@@ -167,7 +167,7 @@ def probe_traces(run=None, *, scene=None):
         folder = session.cache.folder if session.cache is not None else (
             Path(history[-1]["folder"]) if history else None)
     else:
-        folder = Path(_entry(scene, run)["folder"])
+        folder = Path(run_entry(scene, run)["folder"])
     path = folder / PROBES_FILE if folder is not None else None
     if path is None or not path.exists():
         return {}
@@ -188,7 +188,7 @@ def compare_runs(a, b, *, scene=None):
     """How run `b` differs from run `a`: the largest |b − a| over the frames they share, per
     segment's frame values, and per probe trace (same time steps)."""
     scene = scene or bpy.context.scene
-    first, second = FrameCache.open(_entry(scene, a)["folder"]), FrameCache.open(_entry(scene, b)["folder"])
+    first, second = FrameCache.open(run_entry(scene, a)["folder"]), FrameCache.open(run_entry(scene, b)["folder"])
     if first.meta["n_segments"] != second.meta["n_segments"]:
         raise ExperimentError(f"{a} and {b} are runs of models with different segments")
     n = min(first.frames_done, second.frames_done)
@@ -198,5 +198,5 @@ def compare_runs(a, b, *, scene=None):
     for key in sorted(set(traces_a) & set(traces_b) - {"t"}):
         m = min(len(traces_a[key]), len(traces_b[key]))
         probes[key] = float(np.max(np.abs(traces_b[key][:m] - traces_a[key][:m]))) if m else 0.0
-    return {"a": _entry(scene, a)["name"], "b": _entry(scene, b)["name"], "frames": n,
+    return {"a": run_entry(scene, a)["name"], "b": run_entry(scene, b)["name"], "frames": n,
             "max_abs_difference": float(np.nanmax(frames)) if frames.size else 0.0, "probes": probes}

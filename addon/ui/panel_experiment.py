@@ -15,7 +15,7 @@ from bpy_extras.io_utils import ExportHelper
 from ..engine.experiment import ExperimentError
 from ..engine.experiment_stimuli import STIMULI
 from ..engine.state import session
-from ..session import experiment as scene_experiment, experiment_markers, experiment_runs
+from ..session import experiment as scene_experiment, experiment_markers, experiment_runs, experiment_views
 from ..session.experiment_export import export_experiment
 from . import text_fit
 
@@ -188,6 +188,34 @@ class NEURONLIVE_OT_delete_run(bpy.types.Operator):
         return _call(self, experiment_runs.delete_run, self.run)
 
 
+class NEURONLIVE_OT_plot_probes(bpy.types.Operator):
+    """Plot the probes' traces (every time step) of the last run, or of every run kept, overlaid"""
+    bl_idname = "neuron_live.plot_probes"
+    bl_label = "Plot Probes"
+    all_runs: bpy.props.BoolProperty(name="All runs", default=False)
+
+    def execute(self, context):
+        runs = [entry["name"] for entry in experiment_runs.runs(scene=context.scene)] if self.all_runs else None
+        return _call(self, experiment_views.plot_probes, runs=runs, info=lambda plot: f"Plotted {plot.path}")
+
+
+class NEURONLIVE_OT_show_difference(bpy.types.Operator):
+    """Colour the cells by run B − run A (a diverging palette, symmetric limits); default: the
+    last run minus the one before"""
+    bl_idname = "neuron_live.show_difference"
+    bl_label = "Show Difference"
+    a: StringProperty(name="Run A")
+    b: StringProperty(name="Run B")
+
+    def execute(self, context):
+        history = experiment_runs.runs(scene=context.scene)
+        if len(history) < 2 and not (self.a and self.b):
+            self.report({"ERROR"}, "Two runs are needed for a difference")
+            return {"CANCELLED"}
+        a, b = self.a or history[-2]["name"], self.b or history[-1]["name"]
+        return _call(self, experiment_views.show_difference, a, b, info=lambda cache: f"Showing {b} − {a}")
+
+
 class NEURONLIVE_OT_export_experiment(bpy.types.Operator, ExportHelper):
     """Write a Python script that reproduces this experiment in plain NEURON (it saves the
     probes' traces in an npz beside itself)"""
@@ -245,6 +273,10 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         box = layout.box()
         total = sum(entry["bytes"] for entry in history)
         box.label(text=f"Runs ({total / 1e6:.1f} MB on disk)", icon="TIME")
+        row = box.row(align=True)
+        row.operator("neuron_live.plot_probes", text="Probes", icon="GRAPH").all_runs = False
+        row.operator("neuron_live.plot_probes", text="All runs", icon="GRAPH").all_runs = True
+        row.operator("neuron_live.show_difference", text="Last − previous", icon="ARROW_LEFTRIGHT")
         col = box.column(align=True)
         for entry in reversed(history):
             row = col.row(align=True)
@@ -254,7 +286,8 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
 
 CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
            NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
-           NEURONLIVE_OT_delete_run, NEURONLIVE_OT_export_experiment, NEURONLIVE_PT_experiment)
+           NEURONLIVE_OT_delete_run, NEURONLIVE_OT_plot_probes, NEURONLIVE_OT_show_difference,
+           NEURONLIVE_OT_export_experiment, NEURONLIVE_PT_experiment)
 
 
 SETTLE = 0.4  # s a moved marker must rest before it snaps (never during the user's drag)
