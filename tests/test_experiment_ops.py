@@ -129,3 +129,30 @@ def test_a_moved_marker_snaps_and_moves_its_stimulus_and_a_deleted_one_removes_i
     assert follow(scene) == ["removed soma(0.5)"]
     assert nl.experiment_dict()["probes"] == [] and len(nl.experiment_dict()["stimuli"]) == 1
     assert follow(scene) == [], "nothing moved: nothing changes"
+
+
+def test_the_experiment_panel_draws_every_text_whole_at_the_default_width(nl, scene, tmp_path):
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "gui"))
+    from importlib import import_module
+
+    import layout_probe
+    ui = import_module(nl.__name__ + ".addon.ui.panel_experiment")
+    text_fit = import_module(nl.__name__ + ".addon.ui.text_fit")
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
+    nl.add_probe("dend", 0.05, variables=("v", "i_pas", "e_pas"))
+    nl.add_stimulus("Exp2Syn", "dend", 0.95, tau1=0.5, tau2=3, start=2, number=3, interval=4, weight=0.02)
+    nl.set_parameter("gnabar_hh", scale=0.5, where="soma")
+    nl.run(tstop=2)
+    nl.run(tstop=1)
+    context = SimpleNamespace(scene=scene, region=SimpleNamespace(width=220), preferences=bpy.context.preferences,
+                              space_data=None)
+    width = 220 - text_fit.MARGIN + layout_probe.PAD
+    probe = layout_probe.probe_panel(ui.NEURONLIVE_PT_experiment, context, width, text_fit.measure(context))
+    assert probe.too_wide() == []
+    drawn = " ".join(t.text for t in probe.texts)
+    assert "Exp2Syn" in drawn and "Run 2: tstop 1" in drawn
+    assert {idname for idname, _ in probe.buttons} >= {"neuron_live.add_probe", "neuron_live.play_run",
+                                                       "neuron_live.remove_entry", "neuron_live.edit_stimulus"}

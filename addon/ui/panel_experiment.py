@@ -241,7 +241,7 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
             return
         row = layout.row(align=True)
         row.operator("neuron_live.add_probe", text="Probe", icon="CURSOR")
-        row.operator_menu_enum("neuron_live.add_stimulus", "kind", text="Stimulus", icon="FORCE_CHARGE")
+        row.menu(NEURONLIVE_MT_stimulus.bl_idname, text="Stimulus", icon="FORCE_CHARGE")
         row = layout.row(align=True)
         row.operator("neuron_live.set_parameter", text="Parameter", icon="MODIFIER")
         row.operator("neuron_live.export_experiment", text="Export", icon="EXPORT")
@@ -250,6 +250,7 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
 
     @staticmethod
     def draw_entries(layout, context):
+        """Each entry's text wrapped to the sidebar, its buttons under it (nothing is cut)."""
         current = scene_experiment.experiment(context.scene)
         rows = [(p.id, f"{p.label}: {', '.join(p.variables)}", "CURSOR", False) for p in current.probes]
         rows += [(s.id, f"{s.kind} {s.label} " + " ".join(f"{k}={v:g}" for k, v in s.params.items()),
@@ -257,37 +258,47 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         rows += [(c.id, c.describe(), "MODIFIER", False) for c in current.changes]
         if not rows:
             text_fit.draw_wrapped(layout, context, "Click Probe or Stimulus, then click on a cell.")
-        col = layout.column(align=True)
         for ident, text, icon, editable in rows:
+            col = layout.column(align=True)
+            text_fit.draw_wrapped(col, context, text, icon=icon)
             row = col.row(align=True)
-            row.label(text=text, icon=icon)
             if editable:
-                row.operator("neuron_live.edit_stimulus", text="", icon="PREFERENCES").entry = ident
-            row.operator("neuron_live.remove_entry", text="", icon="X").entry = ident
+                row.operator("neuron_live.edit_stimulus", text="Edit", icon="PREFERENCES").entry = ident
+            row.operator("neuron_live.remove_entry", text="Remove", icon="X").entry = ident
 
     @staticmethod
     def draw_runs(layout, context):
         history = experiment_runs.runs(scene=context.scene)
         if not history:
             return
-        box = layout.box()
         total = sum(entry["bytes"] for entry in history)
-        box.label(text=f"Runs ({total / 1e6:.1f} MB on disk)", icon="TIME")
-        row = box.row(align=True)
+        layout.label(text=f"Runs ({total / 1e6:.1f} MB)", icon="TIME")
+        row = layout.row(align=True)
         row.operator("neuron_live.plot_probes", text="Probes", icon="GRAPH").all_runs = False
         row.operator("neuron_live.plot_probes", text="All runs", icon="GRAPH").all_runs = True
-        row.operator("neuron_live.show_difference", text="Last − previous", icon="ARROW_LEFTRIGHT")
-        col = box.column(align=True)
+        layout.operator("neuron_live.show_difference", text="Last − previous", icon="ARROW_LEFTRIGHT")
         for entry in reversed(history):
+            col = layout.column(align=True)
+            text_fit.draw_wrapped(col, context, entry["name"], icon="DOT")
             row = col.row(align=True)
-            row.operator("neuron_live.play_run", text=entry["name"], icon="PLAY").run = entry["name"]
-            row.operator("neuron_live.delete_run", text="", icon="TRASH").run = entry["name"]
+            row.operator("neuron_live.play_run", text="Play", icon="PLAY").run = entry["name"]
+            row.operator("neuron_live.delete_run", text="Delete", icon="TRASH").run = entry["name"]
+
+
+class NEURONLIVE_MT_stimulus(bpy.types.Menu):
+    """The stimulus kinds the next click places."""
+    bl_idname = "NEURONLIVE_MT_stimulus"
+    bl_label = "Stimulus"
+
+    def draw(self, context):
+        for kind in STIMULI:
+            self.layout.operator("neuron_live.add_stimulus", text=kind).kind = kind
 
 
 CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
            NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
            NEURONLIVE_OT_delete_run, NEURONLIVE_OT_plot_probes, NEURONLIVE_OT_show_difference,
-           NEURONLIVE_OT_export_experiment, NEURONLIVE_PT_experiment)
+           NEURONLIVE_OT_export_experiment, NEURONLIVE_MT_stimulus, NEURONLIVE_PT_experiment)
 
 
 SETTLE = 0.4  # s a moved marker must rest before it snaps (never during the user's drag)
