@@ -129,3 +129,15 @@ def test_every_panel_shows_its_text_whole(gui):
     assert not any(results["too_wide"].values()), results["too_wide"]
     missing = [name for name in GUIDE_PICTURES if not (DOCS / f"{name}.png").is_file()]
     assert not missing, f"the guide's pictures not written: {missing}"
+
+
+def test_probe_and_clamp_placed_by_clicking_the_cell(gui):
+    """The probe tool's click on the dendrite and the stimulus tool's on the soma place their
+    markers there (named as NEURON names the place); Run → the probe's trace shows the spike."""
+    results = gui[0]
+    assert "error" not in results, results["error"]
+    assert results["placing"] == [["RUNNING_MODAL"], ["RUNNING_MODAL"]], "the tools wait for a click"
+    markers = results["experiment_markers"]
+    assert len(markers) == 2 and markers[0].startswith("IClamp soma(") and markers[1].startswith("dend("), markers
+    probe = next(key for key in results["probe_peaks"])
+    assert probe.startswith("dend(") and results["probe_peaks"][probe] > 0, results["probe_peaks"]
