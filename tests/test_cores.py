@@ -55,7 +55,7 @@ def test_two_threads_give_the_frames_of_one(nl, scene, tmp_path, host):
     one = frames(nl, tstop=10, threads=1)
     two = frames(nl, tstop=10, threads=2)
     np.testing.assert_allclose(two, one, atol=1e-6)
-    assert scene.neuron_live.threads == 2 and "thread" not in scene.neuron_live.status
+    assert scene.neuron_live.threads == 2 and "ran on 1 thread" not in scene.neuron_live.status
     assert "threads" in str(np.load(nl.addon.session.tasks.session.cache.folder / "spikes.npz")["error"])
     continued = nl.continue_run(tstop=15)  # on the run's two threads, as one run to 15 ms would
     assert continued.meta["complete"]
@@ -73,7 +73,7 @@ def test_the_ring_on_two_threads(nl, scene, tmp_path):
     two = frames(nl, tstop=40, threads=2)
     np.testing.assert_allclose(two, one, atol=1e-6)
     assert np.nanmax(one) > 0, "the ring fires"
-    assert "thread" not in scene.neuron_live.status
+    assert "ran on 1 thread" not in scene.neuron_live.status
 
 
 def test_the_models_own_run_uses_one_thread_and_says_why(nl, scene, tmp_path):

@@ -253,7 +253,7 @@ def test_geometry_operators_match_the_functions(nl, scene):
     model = nl.load_model(str(MORPHOLOGIES / "h10.CNG.swc"), build=False)
     props = scene.neuron_live
     props.sides, props.segmentation, props.frame_camera = SIDES, 0, False
-    assert bpy.types.NEURONLIVE_PT_geometry.bl_parent_id == "NEURONLIVE_PT_main"
+    assert bpy.types.NEURONLIVE_PT_geometry.bl_label == "Geometry"
     assert hasattr(bpy.types, "NEURONLIVE_UL_groups")
 
     # Groups: the operators and the functions add and remove the same entries.

@@ -154,7 +154,8 @@ def toggled(tmp_path_factory, linux_zip):
     discard_profile(folder)
 
 
-ONE_OF_EACH = {"addon_enabled": True, "frame_change_post": 1, "load_post": 1, "import_menu": 1,
+# (frame_change_post: playback's handler and the overlays')
+ONE_OF_EACH = {"addon_enabled": True, "frame_change_post": 2, "load_post": 1, "import_menu": 1,
                "scene_property": True, "panel_type": True, "run_poll": True, "pump_timer": False}
 NONE_OF_OURS = {"addon_enabled": False, "frame_change_post": 0, "load_post": 0, "import_menu": 0,
                 "scene_property": False, "panel_type": False, "registered_classes": [], "operators": [],

@@ -111,6 +111,9 @@ class Layout:
         self.probe.buttons.append((idname, _Stub()))
         return self.probe.buttons[-1][1]
 
+    def operator_menu_enum(self, idname, prop, text=None, icon="NONE", **_):
+        self._text(text if text is not None else _operator_label(idname), icon != "NONE", f"menu {idname}", ARROW)
+
     def menu(self, menu, text=None, icon="NONE", **_):
         import bpy
         shown = text if text is not None else getattr(bpy.types, menu).bl_label
