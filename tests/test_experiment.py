@@ -210,8 +210,10 @@ def test_runs_are_kept_named_played_compared_and_survive_reopening(nl, cell, tmp
     assert [run["name"] for run in nl.runs()] == names[1:]
 
 
-def test_the_exported_script_reproduces_the_traces_in_plain_neuron(nl, cell, tmp_path):
+@pytest.mark.parametrize("cvode", [False, True])
+def test_the_exported_script_reproduces_the_traces_in_plain_neuron(nl, cell, tmp_path, cvode):
     cell()
+    nl.run(cvode=cvode, atol=1e-4)  # the scene's settings go into the script
     for _, section, x in PROBES:
         nl.add_probe(section, x, variables=("v", "m_hh"))
     nl.add_stimulus("IClamp", "dend", 0.8, amp=0.5, delay=2, dur=10)

@@ -46,9 +46,16 @@ cvode.active(int(SETTINGS["cvode"]))
 if SETTINGS["cvode"]:
     cvode.atol(SETTINGS["atol"])
     cvode.rtol(SETTINGS["rtol"])
-h.finitialize(SETTINGS["v_init"])
 pc.set_maxstep(10)
-pc.psolve(SETTINGS["tstop"])
+h.finitialize(SETTINGS["v_init"])
+if SETTINGS["cvode"]:  # CVode steps as NEURON Live steps it: single steps, interpolated back at frame times
+    for k in range(1, int(round(SETTINGS["tstop"] * SETTINGS["frames_per_ms"])) + 1):
+        frame_time = k / SETTINGS["frames_per_ms"]
+        while h.t < frame_time:
+            h.fadvance()
+        cvode.solve(frame_time)
+else:
+    pc.psolve(SETTINGS["tstop"])
 traces = {{"t": np.array(t), **{{key: np.array(vector) for key, vector in records.items()}}}}
 np.savez(os.path.join(HERE, {npz!r}), **traces)
 print(json.dumps({{"npz": os.path.join(HERE, {npz!r}), "keys": sorted(traces)}}))
