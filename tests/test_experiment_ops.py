@@ -43,6 +43,8 @@ def test_the_operators_place_what_the_api_places(nl, scene, tmp_path):
     assert by_api["probes"][0]["section"] == "dend" and by_api["probes"][0]["x"] == pytest.approx(0.35)
     names = sorted(obj.name for obj in scene.objects if "neuron_live_entry" in obj)
     assert names == ["IClamp dend(0.35)", "dend(0.35)"]
+    model_points = [obj.name for obj in scene.objects if "neuron_live_model_point" in obj]
+    assert model_points == [], "this cell has no point process of its own"
     with pytest.raises(RuntimeError, match="No cell there"):  # (an operator's error report, from a script)
         bpy.ops.neuron_live.add_probe(location=(9.0, 9.0, 9.0))
     with pytest.raises(RuntimeError, match="'amp=oops' is not name=number"):
@@ -156,3 +158,13 @@ def test_the_experiment_panel_draws_every_text_whole_at_the_default_width(nl, sc
     assert "Exp2Syn" in drawn and "Run 2: tstop 1" in drawn
     assert {idname for idname, _ in probe.buttons} >= {"neuron_live.add_probe", "neuron_live.play_run",
                                                        "neuron_live.remove_entry", "neuron_live.edit_stimulus"}
+
+
+def test_the_models_own_point_processes_show_as_markers(nl, scene, tmp_path):
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL + "objref stim\ndend stim = new IClamp(0.75)\n")))
+    nl.add_probe("soma", 0.5)
+    markers = [obj for obj in scene.objects if "neuron_live_model_point" in obj]
+    assert [obj.name for obj in markers] == ["IClamp dend(0.75) · model's"]
+    np.testing.assert_allclose(markers[0].location, world_point(nl, scene, "dend", 0.75), atol=1e-5)
+    nl.add_probe("dend", 0.5)
+    assert len([obj for obj in scene.objects if "neuron_live_model_point" in obj]) == 1, "made once per load"

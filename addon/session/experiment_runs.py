@@ -29,6 +29,7 @@ PROBES_FILE = "probes.npz"
 def spec_for_run(scene):
     """(the experiment to send, notes on entries skipped): stale entries (sections gone after
     a reload) are left out and named."""
+    scene_experiment.markers.ensure_model_points(scene)
     current = scene_experiment.experiment(scene)
     stale = current.stale(session.model.section_names)
     notes = [f"{getattr(e, 'label', getattr(e, 'name', ''))} skipped: its section is not in the model"
