@@ -82,6 +82,8 @@ def test_a_reload_keeps_the_experiment_and_another_model_starts_fresh(nl, scene,
     nl.run()
     assert set(nl.probe_traces()) == {"t", "soma(0.5).v"}
     assert "dend(0.5) skipped: its section is not in the model" in scene.neuron_live.status
+    drawn = " ".join(t.text for t in panel_probe(nl, scene).texts)
+    assert "(its section is gone: skipped)" in drawn, drawn
     nl.load_model(str(write(tmp_path, "other.hoc", CELL)))
     assert nl.experiment_dict()["probes"] == [], "another model starts a fresh experiment"
 
@@ -133,26 +135,30 @@ def test_a_moved_marker_snaps_and_moves_its_stimulus_and_a_deleted_one_removes_i
     assert follow(scene) == [], "nothing moved: nothing changes"
 
 
-def test_the_experiment_panel_draws_every_text_whole_at_the_default_width(nl, scene, tmp_path):
+def panel_probe(nl, scene, width=220):
+    """The Experiment panel drawn through the layout probe (tests/gui/layout_probe.py)."""
     import sys
+    from importlib import import_module
     from pathlib import Path
     from types import SimpleNamespace
     sys.path.insert(0, str(Path(__file__).resolve().parent / "gui"))
-    from importlib import import_module
-
     import layout_probe
     ui = import_module(nl.__name__ + ".addon.ui.panel_experiment")
     text_fit = import_module(nl.__name__ + ".addon.ui.text_fit")
+    context = SimpleNamespace(scene=scene, region=SimpleNamespace(width=width), preferences=bpy.context.preferences,
+                              space_data=None)
+    room = width - text_fit.MARGIN + layout_probe.PAD
+    return layout_probe.probe_panel(ui.NEURONLIVE_PT_experiment, context, room, text_fit.measure(context))
+
+
+def test_the_experiment_panel_draws_every_text_whole_at_the_default_width(nl, scene, tmp_path):
     nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
     nl.add_probe("dend", 0.05, variables=("v", "i_pas", "e_pas"))
     nl.add_stimulus("Exp2Syn", "dend", 0.95, tau1=0.5, tau2=3, start=2, number=3, interval=4, weight=0.02)
     nl.set_parameter("gnabar_hh", scale=0.5, where="soma")
     nl.run(tstop=2)
     nl.run(tstop=1)
-    context = SimpleNamespace(scene=scene, region=SimpleNamespace(width=220), preferences=bpy.context.preferences,
-                              space_data=None)
-    width = 220 - text_fit.MARGIN + layout_probe.PAD
-    probe = layout_probe.probe_panel(ui.NEURONLIVE_PT_experiment, context, width, text_fit.measure(context))
+    probe = panel_probe(nl, scene)
     assert probe.too_wide() == []
     drawn = " ".join(t.text for t in probe.texts)
     assert "Exp2Syn" in drawn and "Run 2: tstop 1" in drawn
@@ -168,3 +174,11 @@ def test_the_models_own_point_processes_show_as_markers(nl, scene, tmp_path):
     np.testing.assert_allclose(markers[0].location, world_point(nl, scene, "dend", 0.75), atol=1e-5)
     nl.add_probe("dend", 0.5)
     assert len([obj for obj in scene.objects if "neuron_live_model_point" in obj]) == 1, "made once per load"
+
+
+def test_an_experiment_runs_in_one_process_and_says_so(nl, scene, tmp_path):
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
+    nl.add_probe("soma", 0.5)
+    nl.run(processes=2)
+    assert "soma(0.5).v" in nl.probe_traces()
+    assert "the experiment ran in one process" in scene.neuron_live.status

@@ -11,6 +11,7 @@ A run is named by what changed since the run before ("Run 3: IClamp amp 0.8").
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import bpy
@@ -37,6 +38,13 @@ def spec_for_run(scene):
     for entry in stale:
         current.remove(entry.id)
     return current.as_dict(), notes
+
+
+def one_process(settings, spec):
+    """(settings, notes): an experiment runs in one NEURON process (MPI ranks do not take it)."""
+    if settings.processes > 1 and not Experiment.from_dict(spec).empty:
+        return replace(settings, processes=1), ["the experiment ran in one process (MPI ranks do not take one yet)"]
+    return settings, []
 
 
 def job_hooks(spec, extend):

@@ -135,6 +135,8 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
     settings = RunSettings(**{key: _exact(getattr(props, key)) for key in RUN_SETTINGS})
     folder = cache_files.cache_folder(session.model.path, scene)
     spec, skipped = experiment_runs.spec_for_run(scene)
+    settings, single = experiment_runs.one_process(settings, spec)
+    skipped += single
 
     def done(task):
         _run_done(scene, task)

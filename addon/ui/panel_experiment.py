@@ -256,6 +256,9 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         rows += [(s.id, f"{s.kind} {s.label} " + " ".join(f"{k}={v:g}" for k, v in s.params.items()),
                   "FORCE_CHARGE", True) for s in current.stimuli]
         rows += [(c.id, c.describe(), "MODIFIER", False) for c in current.changes]
+        stale = {entry.id for entry in current.stale(session.model.section_names)}
+        rows = [(i, f"{text} (its section is gone: skipped)", "ERROR", edit) if i in stale else (i, text, icon, edit)
+                for i, text, icon, edit in rows]
         if not rows:
             text_fit.draw_wrapped(layout, context, "Click Probe or Stimulus, then click on a cell.")
         for ident, text, icon, editable in rows:
