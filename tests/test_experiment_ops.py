@@ -182,3 +182,25 @@ def test_an_experiment_runs_in_one_process_and_says_so(nl, scene, tmp_path):
     nl.run(processes=2)
     assert "soma(0.5).v" in nl.probe_traces()
     assert "the experiment ran in one process" in scene.neuron_live.status
+
+
+def test_the_parameter_menu_lists_what_neuron_reports(nl, scene, tmp_path):
+    import sys
+    from importlib import import_module
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "gui"))
+    import layout_probe
+    ui = import_module(nl.__name__ + ".addon.ui.panel_experiment")
+    nl.load_model(str(write(tmp_path, "cell.hoc", CELL)))
+
+    def buttons():
+        probe = layout_probe.Probe(len)
+        layout = layout_probe.Layout(probe, 600)
+        ui.NEURONLIVE_MT_parameters.draw(layout_probe._Self(layout), bpy.context)
+        return [(idname, getattr(button, "name", "")) for idname, button in probe.buttons], probe.texts
+    assert buttons()[0] == [("neuron_live.read_catalogue", "")]
+    assert bpy.ops.neuron_live.read_catalogue() == {"FINISHED"}
+    listed, texts = buttons()
+    names = [name for _, name in listed]
+    assert {"Ra", "cm", "gnabar_hh", "el_hh", "g_pas", "e_pas", "ena"} <= set(names), names
+    assert "gnabar_hh (S/cm2)" in [t.text for t in texts]

@@ -243,7 +243,7 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         row.operator("neuron_live.add_probe", text="Probe", icon="CURSOR")
         row.menu(NEURONLIVE_MT_stimulus.bl_idname, text="Stimulus", icon="FORCE_CHARGE")
         row = layout.row(align=True)
-        row.operator("neuron_live.set_parameter", text="Parameter", icon="MODIFIER")
+        row.menu(NEURONLIVE_MT_parameters.bl_idname, text="Parameter", icon="MODIFIER")
         row.operator("neuron_live.export_experiment", text="Export", icon="EXPORT")
         self.draw_entries(layout, context)
         self.draw_runs(layout, context)
@@ -288,6 +288,38 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
             row.operator("neuron_live.delete_run", text="Delete", icon="TRASH").run = entry["name"]
 
 
+class NEURONLIVE_OT_read_catalogue(bpy.types.Operator):
+    """Read the model's mechanisms, their parameters and point processes from NEURON"""
+    bl_idname = "neuron_live.read_catalogue"
+    bl_label = "Read Parameters from NEURON"
+
+    def execute(self, context):
+        return _call(self, scene_experiment.catalogue,
+                     info=lambda found: f"{len(found['mechanisms'])} mechanisms, "
+                                        f"{len(found['point_processes'])} point processes")
+
+
+class NEURONLIVE_MT_parameters(bpy.types.Menu):
+    """The model's mechanisms and parameters (from NEURON): one click changes one."""
+    bl_idname = "NEURONLIVE_MT_parameters"
+    bl_label = "Parameters"
+
+    def draw(self, context):
+        layout = self.layout
+        found = scene_experiment.known.of(session.model).catalogue if session.model is not None else None
+        if found is None:
+            layout.operator("neuron_live.read_catalogue", icon="FILE_REFRESH")
+            return
+        for name in ("Ra", "cm"):
+            layout.operator("neuron_live.set_parameter", text=name).name = name
+        for mechanism, parameters in sorted(found["mechanisms"].items()):
+            layout.separator()
+            layout.label(text=mechanism)
+            for parameter, info in parameters.items():
+                units = f" ({info['units']})" if info["units"] else ""
+                layout.operator("neuron_live.set_parameter", text=f"{parameter}{units}").name = parameter
+
+
 class NEURONLIVE_MT_stimulus(bpy.types.Menu):
     """The stimulus kinds the next click places."""
     bl_idname = "NEURONLIVE_MT_stimulus"
@@ -301,7 +333,8 @@ class NEURONLIVE_MT_stimulus(bpy.types.Menu):
 CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
            NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
            NEURONLIVE_OT_delete_run, NEURONLIVE_OT_plot_probes, NEURONLIVE_OT_show_difference,
-           NEURONLIVE_OT_export_experiment, NEURONLIVE_MT_stimulus, NEURONLIVE_PT_experiment)
+           NEURONLIVE_OT_export_experiment, NEURONLIVE_OT_read_catalogue, NEURONLIVE_MT_parameters,
+           NEURONLIVE_MT_stimulus, NEURONLIVE_PT_experiment)
 
 
 SETTLE = 0.4  # s a moved marker must rest before it snaps (never during the user's drag)
