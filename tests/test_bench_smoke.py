@@ -28,7 +28,8 @@ def test_every_benchmark_row_runs_at_tiny_sizes(tmp_path):
                      "overlay update per frame, handler (ms)", "frame change with overlays − without (ms)",
                      "render with overlays / without (×)",
                      "SONATA 3 h10 cells", "SONATA 4 point somata",
-                     "click → probe placed (ms", "run with 2 full-resolution probes (s), network"):
+                     "click → probe placed (ms", "run with 2 full-resolution probes (s), network",
+                     "live probe plot, main thread per refresh"):
         assert any(figure.startswith(expected) for figure in figures), (expected, figures)
     assert any(figure.startswith("mesh build") for figure in figures), figures
 

@@ -231,3 +231,29 @@ def test_the_exported_script_reproduces_the_traces_in_plain_neuron(nl, cell, tmp
         assert sorted(theirs.files) == sorted(ours)
         for key in ours:
             np.testing.assert_allclose(ours[key], theirs[key], atol=1e-6, rtol=0, err_msg=key)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_probe_plot_grows_during_a_run(nl, cell, host, scene):
+    cell(host)
+    nl.add_probe("soma", 0.5)
+    views = nl.addon.session.experiment_views
+    lengths, swaps, stalls = [], [], []
+
+    def watch(task):
+        import time
+        started = time.perf_counter()
+        swaps.append(views.live_plot.refresh(scene))
+        stalls.append(time.perf_counter() - started)
+        lengths.append(len(nl.probe_traces().get("t", ())))
+    nl.run(tstop=5)
+    nl.plot_probes()  # the plot the user opened (and matplotlib imported)
+    task = nl.run(tstop=12000, frames_per_ms=0.1, wait_done=False)  # about a second of wall time
+    nl.addon.session.tasks.wait(task, on_progress=watch)
+    views.live_plot.finish()
+    final = len(nl.probe_traces()["t"])
+    assert abs(final - (12000 * 40 + 1)) <= 1, final  # (t summed over 480,000 steps of 0.025 ms)
+    partial = [n for n in lengths if 0 < n < final]
+    assert len(set(partial)) >= 2, f"the traces so far arrive during the run: {sorted(set(lengths))[:10]}"
+    assert any(swaps), "the plot's picture was swapped in during the run"
+    assert max(stalls) < 0.05, f"main thread per refresh: {max(stalls) * 1e3:.1f} ms (drawing is off it)"

@@ -69,7 +69,28 @@ def probe_cost_rows(nl, row, network_file, *, smoke=False):
     with_probes, without = best[len(somata)], best[0]
     row(f"run with {len(somata)} full-resolution probes (s), network", with_probes, without,
         "≤ 1.03× the run without")
+    live_rows(nl, row, tstop=tstop * (5 if smoke else 10))
     nl.clear_experiment()
+
+
+def live_rows(nl, row, tstop):
+    """The probe plot growing during a run: Blender's main-thread time per refresh (the
+    drawing itself runs on a thread of its own)."""
+    import bpy
+    tasks = import_module(PACKAGE + ".addon.session.tasks")
+    views = import_module(PACKAGE + ".addon.session.experiment_views")
+    scene = bpy.context.scene
+    nl.plot_probes()  # the plot the user opened
+    stalls, swaps = [], []
+
+    def refresh(task):
+        started = time.perf_counter()
+        swaps.append(views.live_plot.refresh(scene))
+        stalls.append(time.perf_counter() - started)
+    tasks.wait(nl.run(tstop=tstop, wait_done=False), on_progress=refresh)
+    views.live_plot.finish()
+    row(f"live probe plot, main thread per refresh, max (ms, {sum(swaps)} redraws)", max(stalls) * 1e3, 20,
+        "≤ 20 ms")
 
 
 def experiment_rows(nl, row, network_file, *, smoke=False):

@@ -55,6 +55,7 @@ class SetExperiment(Message):
     """The experiment (`experiment.Experiment.as_dict`) put in before each run from t = 0."""
     name: ClassVar[str] = "set_experiment"
     experiment: dict
+    live: str = ""  # where the probes' traces so far are written during the run (npz), "" for nowhere
 
 
 @dataclass

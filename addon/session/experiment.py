@@ -40,6 +40,7 @@ class _Known:
 
     def reset(self):
         self.model = self.catalogue = self.lines = None
+        self.live = None  # the npz a run in flight writes its probes' traces so far to
 
     def of(self, model):
         if model is not self.model:

@@ -25,6 +25,7 @@ from . import experiment as scene_experiment
 
 RUNS = "neuron_live_runs"  # the scene's custom property: the history's JSON
 PROBES_FILE = "probes.npz"
+LIVE_FILE = "live-probes.npz"  # the traces so far of the run in flight (written by the host's NEURON)
 
 
 def spec_for_run(scene):
@@ -47,15 +48,25 @@ def one_process(settings, spec):
     return settings, []
 
 
-def job_hooks(spec, extend):
-    """(before(host), after(host, cache)) for the run's job (worker thread, no bpy)."""
-    def before(host):
-        if not extend:
-            host.request(messages.SetExperiment(experiment=spec))
+def live_path(cache_folder):
+    """Where the run for `cache_folder` writes its probes' traces while it goes."""
+    return Path(str(cache_folder) + ".runs") / LIVE_FILE
+
+
+def job_hooks(spec, extend, live):
+    """(before(host), after(host, cache)) for the run's job (worker thread, no bpy); `live`:
+    the npz the traces so far go to during the run (removed once it ends)."""
+    live.unlink(missing_ok=True)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    scene_experiment.known.of(session.model).live = live if spec["probes"] else None
+
+    def before(host):  # (a Continue applies nothing again: its run goes on from NEURON's state)
+        host.request(messages.SetExperiment(experiment=spec, live=str(live)))
 
     def after(host, cache):
         if spec["probes"] and cache is not None and cache.folder.exists():
             host.request(messages.SaveTraces(path=str(cache.folder / PROBES_FILE)))
+        live.unlink(missing_ok=True)
     return before, after
 
 
@@ -171,6 +182,10 @@ def probe_traces(run=None, *, scene=None):
     """{"t": times, "dend[12](0.35).v": values, …} of the last run's probes (every time step),
     or of the run named `run`."""
     scene = scene or bpy.context.scene
+    live = scene_experiment.known.of(session.model).live if session.model is not None else None
+    if run is None and session.busy and live is not None and live.exists():
+        with np.load(live) as data:  # the run in flight: its traces so far
+            return {key: data[key] for key in data.files}
     if run is None:
         history = _history(scene)
         folder = session.cache.folder if session.cache is not None else (

@@ -5,6 +5,8 @@ The difference is a frame cache of its own (run B − run A, frame by frame, bes
 runs' caches) played like any run, with a diverging palette over symmetric limits, so
 everything that plays a run (playback, renders, the frame's values) shows it unchanged.
 """
+import threading
+import time
 from pathlib import Path
 
 import bpy
@@ -17,9 +19,12 @@ from ..engine.run_settings import sample_time
 from ..engine.state import session
 from ..scene import images, materials, playback
 from . import colouring
-from .experiment_runs import probe_traces, run_entry
+from .experiment import known
+from .experiment_runs import PROBES_FILE, probe_traces, run_entry
 
 DIVERGING = "vlag"  # blue – white – red: B below A, equal, above
+IMAGE = "NEURON Live probes"
+REDRAW_EVERY = 0.5  # s at least between two drawings: each holds Python's lock for a while
 
 
 def plot_probes(keys=None, *, runs=None, path=None, width=800, height=400, show=True, scene=None):
@@ -37,8 +42,68 @@ def plot_probes(keys=None, *, runs=None, path=None, width=800, height=400, show=
     path = Path(path) if path else images.default_path("probes.png")
     plot = _draw(path, sets, wanted, now, width, height)
     if show:
-        plot.image = images.show_image(plot.path, "NEURON Live probes")
+        plot.image = images.show_image(plot.path, IMAGE)
     return plot
+
+
+class LivePlot:
+    """The probe plot growing during a run. The host's NEURON writes the traces so far
+    every half second; drawing them (matplotlib, 0.1–0.3 s) happens on a thread of its own,
+    so Blender's main thread only swaps the finished picture in (an image reload)."""
+
+    def __init__(self):
+        self.thread, self.drawn, self.seen, self.shown = None, None, None, 0
+        self.started = 0.0
+
+    def refresh(self, scene, width=800, height=400):
+        """Main thread (a timer while a run goes, or a script's wait loop): show the last
+        picture drawn, and start drawing the traces written since. Returns whether the
+        picture changed."""
+        changed = False
+        if self.thread is not None and not self.thread.is_alive():
+            self.thread = None
+            if self.drawn is not None:
+                images.show_image(self.drawn, IMAGE)
+                self.shown += 1
+                changed = True
+        source = _traces_file(scene)
+        stamp = (str(source), source.stat().st_mtime_ns, scene.frame_current) if source is not None else None
+        if self.thread is None and stamp is not None and stamp != self.seen and (
+                time.monotonic() - self.started >= REDRAW_EVERY):
+            self.seen, self.started = stamp, time.monotonic()
+            now = sample_time(scene.frame_current - scene.frame_start, scene.neuron_live.frames_per_ms)
+            path = images.default_path("probes.png")
+            self.thread = threading.Thread(target=self._draw, args=(path, source, now, width, height),
+                                           name="neuron-live-probe-plot", daemon=True)
+            self.thread.start()
+        return changed
+
+    def _draw(self, path, source, now, width, height):
+        try:
+            with np.load(source) as data:
+                traces = {key: data[key] for key in data.files}
+            _draw(path, [(None, traces)], sorted(key for key in traces if key != "t"), now, width, height)
+            self.drawn = path
+        except (OSError, ValueError, RuntimeError) as exc:  # a plot that fails must not stop the run
+            self.drawn = None
+            print(f"NEURON Live: the live probe plot failed: {exc}")
+
+    def finish(self):
+        if self.thread is not None:
+            self.thread.join()
+        self.thread, self.seen = None, None
+
+
+live_plot = LivePlot()
+
+
+def _traces_file(scene):
+    """The npz with the newest traces: the run in flight's so far, else the playing run's."""
+    live = known.of(session.model).live if session.model is not None else None
+    if session.busy and live is not None and live.exists():
+        return live
+    final = session.cache.folder / PROBES_FILE if session.cache is not None else None
+    return final if final is not None and final.exists() else None
 
 
 def _draw(path, sets, keys, now, width, height, dpi=100):

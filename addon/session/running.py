@@ -144,7 +144,8 @@ def run(*, scene=None, wait_done=True, on_progress=None, extend=False, **setting
         if name or skipped:
             scene.neuron_live.status += "".join(f" | {text}" for text in ([name] if name else []) + skipped)
     task = start_run(settings, folder, on_done=done, extend=extend,
-                     hooks=experiment_runs.job_hooks(spec, extend))
+                     hooks=experiment_runs.job_hooks(spec, extend, experiment_runs.live_path(
+                         session.cache.folder if extend and session.cache else folder)))
     scene.frame_start = 1
     scene.frame_end = playback.frame_of_sample(scene, settings.n_frames - 1)
     props.cache_path = cache_files.stored_path(session.cache.folder if extend else folder)

@@ -196,6 +196,8 @@ class NEURONLIVE_OT_plot_probes(bpy.types.Operator):
 
     def execute(self, context):
         runs = [entry["name"] for entry in experiment_runs.runs(scene=context.scene)] if self.all_runs else None
+        if not self.all_runs and not bpy.app.timers.is_registered(_live_plot_tick):
+            bpy.app.timers.register(_live_plot_tick, first_interval=LIVE_TICK)  # it grows during the next runs
         return _call(self, experiment_views.plot_probes, runs=runs, info=lambda plot: f"Plotted {plot.path}")
 
 
@@ -338,6 +340,15 @@ CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_ed
 
 
 SETTLE = 0.4  # s a moved marker must rest before it snaps (never during the user's drag)
+LIVE_TICK = 0.25  # s between looks at the probes' traces for the plot that grows during a run
+
+
+def _live_plot_tick():
+    """While the probe plot is shown: swap in the newest traces (drawn off the main thread)."""
+    if bpy.data.images.get(experiment_views.IMAGE) is None:
+        return None  # the user removed the plot: stop looking
+    experiment_views.live_plot.refresh(bpy.context.scene)
+    return LIVE_TICK
 _watch = {"locations": None}
 
 
@@ -372,5 +383,6 @@ def register():
 def unregister():
     while on_depsgraph_update in bpy.app.handlers.depsgraph_update_post:
         bpy.app.handlers.depsgraph_update_post.remove(on_depsgraph_update)
-    if bpy.app.timers.is_registered(_settle):
-        bpy.app.timers.unregister(_settle)
+    for timer in (_settle, _live_plot_tick):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
