@@ -244,11 +244,10 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("neuron_live.add_probe", text="Probe", icon="CURSOR")
         row.menu(NEURONLIVE_MT_stimulus.bl_idname, text="Stimulus", icon="FORCE_CHARGE")
-        row = layout.row(align=True)
-        row.menu(NEURONLIVE_MT_parameters.bl_idname, text="Parameter", icon="MODIFIER")
-        row.operator("neuron_live.export_experiment", text="Export", icon="EXPORT")
+        layout.menu(NEURONLIVE_MT_parameters.bl_idname, text="Change Parameter", icon="MODIFIER")
         self.draw_entries(layout, context)
         self.draw_runs(layout, context)
+        layout.operator("neuron_live.export_experiment", text="Export Experiment", icon="EXPORT")
 
     @staticmethod
     def draw_entries(layout, context):

@@ -128,9 +128,9 @@ class NEURONLIVE_PT_render(bpy.types.Panel):
         for key, corner in (("show_time", "corner_time"), ("show_scale", "corner_scale"),
                             ("show_colour_bar", "corner_colour_bar"), ("show_traces", "corner_traces"),
                             ("show_title", "corner_title")):
-            row = col.row(align=True)
-            row.prop(props, key)
-            row.prop(props, corner, text="")
+            col.prop(props, key)
+            if getattr(props, key):  # its corner on a row of its own: "Bottom Right" fits the sidebar
+                col.prop(props, corner, text="")
         layout.prop(props, "title")
         if props.show_traces:
             layout.prop(props, "trace_sections")
@@ -141,8 +141,8 @@ class NEURONLIVE_PT_render(bpy.types.Panel):
         for preset, label in (("1080P", "1080p"), ("4K", "4K"), ("SQUARE", "Square")):
             row.operator(NEURONLIVE_OT_resolution.bl_idname, text=label).preset = preset
         layout.prop(context.scene.render, "film_transparent", text="Transparent background")
+        layout.prop(props, "turntable_seconds")
         row = layout.row(align=True)
-        row.prop(props, "turntable_seconds")
         row.operator(NEURONLIVE_OT_turntable.bl_idname, icon="FILE_REFRESH")
         row.operator(NEURONLIVE_OT_turntable.bl_idname, text="", icon="X").remove = True
         layout.prop(props, "stills")
