@@ -4,7 +4,7 @@ import math
 import bpy
 import numpy as np
 
-from . import attributes, compat
+from . import attributes, compat, playback
 
 CAMERA = "NEURON Live camera"
 WORLD = "NEURON Live world"
@@ -55,6 +55,17 @@ def frame_camera(scene, objects, *, margin=1.1):
                              math.atan2(direction[0], -direction[1]))
     camera.data.clip_start = max(distance - radius * 2, distance * 1e-3)
     camera.data.clip_end = distance + radius * 4
+    return camera
+
+
+def camera_of(scene):
+    """The scene's camera, or a new one framed on the cells; an error when there is nothing
+    to frame (an overlay needs a camera to sit in front of)."""
+    if scene.camera is not None:
+        return scene.camera
+    camera = frame_camera(scene, playback.cell_objects(scene))
+    if camera is None:
+        raise RuntimeError("No camera and no cells to frame one on: load a model first")
     return camera
 
 

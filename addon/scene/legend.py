@@ -10,7 +10,7 @@ it stays in frame at any aspect. seaborn/matplotlib are only imported by the dra
 """
 import bpy
 
-from . import compat, framing, images, playback
+from . import framing, images, overlays_objects
 from .guard import Guard
 
 LEGEND = "NEURON Live legend"  # the object, its mesh, its material and its image
@@ -34,11 +34,7 @@ def show_legend(scene, visible=True):
         if obj is not None:
             obj.hide_render = obj.hide_viewport = True
         return obj
-    camera = scene.camera
-    if camera is None:
-        camera = framing.frame_camera(scene, playback.cell_objects(scene))
-        if camera is None:
-            raise RuntimeError("No camera and no cells to frame one on: load a model first")
+    camera = framing.camera_of(scene)
     image = _draw(scene)
     obj = obj or _new_object()
     if obj.name not in scene.collection.objects:
@@ -114,21 +110,16 @@ def _new_object():
     return obj
 
 
+def _image_nodes(nodes):
+    """The legend's picture, its edge pixels held beyond its border."""
+    texture = nodes.new("ShaderNodeTexImage")
+    texture.name = "NL Legend image"
+    texture.extension = "EXTEND"
+    return texture.outputs["Color"]
+
+
 def _material(obj, image):
-    material = bpy.data.materials.get(LEGEND)
-    if material is None:
-        material = bpy.data.materials.new(LEGEND)
-        compat.use_nodes(material)
-        nodes, links = material.node_tree.nodes, material.node_tree.links
-        nodes.clear()
-        texture = nodes.new("ShaderNodeTexImage")
-        texture.name = "NL Legend image"
-        texture.extension = "EXTEND"
-        emission = nodes.new("ShaderNodeEmission")
-        emission.inputs["Strength"].default_value = 1.0
-        output = nodes.new("ShaderNodeOutputMaterial")
-        links.new(texture.outputs["Color"], emission.inputs["Color"])
-        links.new(emission.outputs["Emission"], output.inputs["Surface"])
+    material = overlays_objects.emission_material(LEGEND, _image_nodes)
     material.node_tree.nodes["NL Legend image"].image = image
     if obj.data.materials:
         obj.data.materials[0] = material

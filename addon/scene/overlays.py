@@ -68,11 +68,7 @@ def build(scene, traces=None, raster=None):
     kinds = enabled(props, traces, raster) if props is not None else []
     if not kinds:
         return None
-    camera = scene.camera
-    if camera is None:
-        camera = framing.frame_camera(scene, playback.cell_objects(scene))
-        if camera is None:
-            raise RuntimeError("No camera and no cells to frame one on: load a model first")
+    camera = framing.camera_of(scene)
     aspect = _frame_rect(scene, camera)[2] / _frame_rect(scene, camera)[3]
     style = Style(100 * aspect, 100, props.font_size, props.margin, props.inset_width, props.inset_height)
     root = objs.root_empty(scene, camera)

@@ -69,9 +69,10 @@ def _finish(obj, role, root, scene, z=0.0):
     return obj
 
 
-def flat_material(name, colour):
-    """An emissive material of one colour (strength 1, so a Standard view shows exactly
-    `colour`); Workbench and the solid viewport show its diffuse colour."""
+def emission_material(name, colour_source=None):
+    """An emissive material `name` (strength 1, so a Standard view shows its colour exactly),
+    made once; `colour_source(nodes)` adds the nodes that colour it and returns their output
+    socket (None: a plain colour set later). Its emission lights nothing else."""
     material = bpy.data.materials.get(name)
     if material is None:
         material = bpy.data.materials.new(name)
@@ -80,36 +81,38 @@ def flat_material(name, colour):
         nodes.clear()
         emission = nodes.new("ShaderNodeEmission")
         emission.name = "NL Emission"
+        emission.inputs["Strength"].default_value = 1.0
         output = nodes.new("ShaderNodeOutputMaterial")
         links.new(emission.outputs["Emission"], output.inputs["Surface"])
+        if colour_source is not None:
+            links.new(colour_source(nodes), emission.inputs["Color"])
         compat.no_emission_sampling(material)
+    return material
+
+
+def flat_material(name, colour):
+    """An emissive material of one colour; Workbench and the solid viewport show its diffuse colour."""
+    material = emission_material(name)
     rgba = (*[float(c) for c in colour[:3]], 1.0)
     material.node_tree.nodes["NL Emission"].inputs["Color"].default_value = rgba
-    material.node_tree.nodes["NL Emission"].inputs["Strength"].default_value = 1.0
     material.diffuse_color = rgba
     return material
 
 
+def _ramp_nodes(nodes):
+    """The attribute `nl_u` (0 at vmin, 1 at vmax) through a ColorRamp named NL Colormap."""
+    attr = nodes.new("ShaderNodeAttribute")
+    attr.attribute_name = "nl_u"
+    ramp = nodes.new("ShaderNodeValToRGB")
+    ramp.name = "NL Colormap"
+    nodes.id_data.links.new(attr.outputs["Fac"], ramp.inputs["Fac"])
+    return ramp.outputs["Color"]
+
+
 def ramp_material(name):
-    """The colour bar's material: the attribute `nl_u` (0 at vmin, 1 at vmax) through a
-    ColorRamp that overlays.py fills with the cells' own fitted ramp."""
-    material = bpy.data.materials.get(name)
-    if material is None:
-        material = bpy.data.materials.new(name)
-        compat.use_nodes(material)
-        nodes, links = material.node_tree.nodes, material.node_tree.links
-        nodes.clear()
-        attr = nodes.new("ShaderNodeAttribute")
-        attr.attribute_name = "nl_u"
-        ramp = nodes.new("ShaderNodeValToRGB")
-        ramp.name = "NL Colormap"
-        emission = nodes.new("ShaderNodeEmission")
-        output = nodes.new("ShaderNodeOutputMaterial")
-        links.new(attr.outputs["Fac"], ramp.inputs["Fac"])
-        links.new(ramp.outputs["Color"], emission.inputs["Color"])
-        links.new(emission.outputs["Emission"], output.inputs["Surface"])
-        compat.no_emission_sampling(material)
-    return material
+    """The colour bar's material: `nl_u` through a ColorRamp that overlays.py fills with
+    the cells' own fitted ramp."""
+    return emission_material(name, _ramp_nodes)
 
 
 def quad_object(name, role, corners, material, root, scene, *, z=0.0, values=None):

@@ -145,7 +145,9 @@ class NEURONLIVE_PT_render(bpy.types.Panel):
         row = layout.row(align=True)
         row.operator(NEURONLIVE_OT_turntable.bl_idname, icon="FILE_REFRESH")
         row.operator(NEURONLIVE_OT_turntable.bl_idname, text="", icon="X").remove = True
-        layout.prop(props, "stills")
+        col = layout.column(align=True)
+        col.label(text="Still times (ms):")
+        col.prop(props, "stills", text="")
         layout.prop(props, "stills_folder")
         layout.operator(NEURONLIVE_OT_render_stills.bl_idname, icon="RENDER_STILL")
 
