@@ -22,7 +22,7 @@ _API_NAMES = (
     "open_sonata", "write_sonata",
     "add_probe", "add_stimulus", "set_parameter", "clear_experiment", "experiment_dict", "catalogue", "locate",
     "probe_traces", "runs", "play_run", "compare_runs", "delete_run", "export_experiment",
-    "plot_probes", "show_difference",
+    "plot_probes", "show_difference", "pick_section", "picked_sections", "clear_picked",
 )
 
 

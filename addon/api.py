@@ -15,9 +15,11 @@ from .session.experiment import (
     clear_experiment,
     experiment_dict,
     locate,
+    pick_section,
     set_parameter,
 )
 from .session.experiment_export import export_experiment
+from .session.experiment_pick import clear_picked, picked_sections
 from .session.experiment_runs import compare_runs, delete_run, play_run, probe_traces, runs
 from .session.experiment_views import plot_probes, show_difference
 from .session.install import install_neuron, neuron_status, use_existing_neuron
@@ -47,7 +49,8 @@ from .session.running import RUN_SETTINGS, cancel, continue_run, run
 from .session.sonata import open_sonata, write_sonata
 
 __all__ = (
-    "add_probe", "add_stimulus", "catalogue", "clear_experiment", "compare_runs", "delete_run", "experiment_dict",
+    "add_probe", "add_stimulus", "catalogue", "clear_experiment", "clear_picked", "compare_runs", "delete_run",
+    "experiment_dict", "pick_section", "picked_sections",
     "export_experiment", "locate", "play_run", "plot_probes", "probe_traces", "runs", "set_parameter",
     "show_difference",
     "JobResult", "MESH_SETTINGS", "RUN_SETTINGS", "add_group", "build_mesh", "cancel", "colour_bar",

@@ -133,10 +133,12 @@ def test_every_panel_shows_its_text_whole(gui):
 
 def test_probe_and_clamp_placed_by_clicking_the_cell(gui):
     """The probe tool's click on the dendrite and the stimulus tool's on the soma place their
-    markers there (named as NEURON names the place); Run → the probe's trace shows the spike."""
+    markers there (named as NEURON names the place); the pick tool's click on the dendrite
+    picks it; Run → the probe's trace shows the spike."""
     results = gui[0]
     assert "error" not in results, results["error"]
-    assert results["placing"] == [["RUNNING_MODAL"], ["RUNNING_MODAL"]], "the tools wait for a click"
+    assert results["placing"] == [["RUNNING_MODAL"]] * 3, "the tools wait for a click"
+    assert results["picked"] == {"sections": ["dend"], "cubes": ["dend · picked"]}, results["picked"]
     markers = results["experiment_markers"]
     assert len(markers) == 2 and markers[0].startswith("IClamp soma(") and markers[1].startswith("dend("), markers
     probe = next(key for key in results["probe_peaks"])

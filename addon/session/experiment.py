@@ -27,7 +27,7 @@ from ..engine.experiment_locate import CentreLines
 from ..engine.experiment_neuron import check_change
 from ..engine.experiment_stimuli import STIMULI, stimulus_kind
 from ..engine.state import session
-from . import experiment_markers as markers
+from . import experiment_markers as markers, experiment_pick
 
 KEY = "neuron_live_experiment"  # the scene's custom property holding the experiment's JSON
 
@@ -212,10 +212,15 @@ def add_stimulus(kind, section=None, x=0.5, *, location=None, scene=None, **para
 
 def set_parameter(name, *, value=None, scale=None, where=Everywhere.ALL, scene=None):
     """Set a parameter (`value`) or scale it (`scale`) over `where`: "all", a section type
-    (soma, axon, dend, apic), a cell name, or a list of section names. Applied on top of the
+    (soma, axon, dend, apic), a cell name, a list of section names, or "picked" (the
+    sections picked by clicking, as they are now). Applied on top of the
     model's own values before every run; `.remove()` the change to restore them."""
     scene = scene or bpy.context.scene
     model = _model()
+    if where == experiment_pick.PICKED and where not in model.section_names:
+        where = experiment_pick.picked_sections(scene)
+        if not where:
+            raise ExperimentError("No sections picked: click Pick Sections, then click on the sections")
     current = experiment(scene)
     change = make_change(current.new_id(), name, value, scale, where)
     if not len(where_sections(model, change.where)):
@@ -224,6 +229,14 @@ def set_parameter(name, *, value=None, scale=None, where=Everywhere.ALL, scene=N
     current.changes.append(change)
     store(current, scene)
     return Entry(change.id, scene)
+
+
+def pick_section(section=None, *, location=None, scene=None):
+    """Pick the section nearest `location` (or `section`) for a parameter change, or unpick
+    it when it is picked. Returns (its name, whether it is picked now)."""
+    scene = scene or bpy.context.scene
+    section, _ = _place(section, 0.5, location, scene)
+    return section, experiment_pick.toggle(scene, section)
 
 
 def follow_markers(scene=None):

@@ -17,12 +17,12 @@ PLACED = "neuron_live_at"  # where the marker was put: moved away from it, it fo
 SYNCED = "neuron_live_markers"  # the scene's ids with a marker: one missing was deleted by the user
 MODEL_POINT = "neuron_live_model_point"  # a marker of the model's own point process (its index)
 STYLE = {"probe": ("SPHERE", 0.6), "stimulus": ("SINGLE_ARROW", 1.2),  # display type, size in µm × scale × 10
-         "model": ("PLAIN_AXES", 0.8)}
+         "model": ("PLAIN_AXES", 0.8), "picked": ("CUBE", 0.4)}
 MODEL_SHOWN = "neuron_live_model_points"  # the scene's: which load's point processes have markers
 MODEL_MARKERS_MAX = 500  # more of the model's point processes (a network's synapses) get no markers
 
 
-def _collection(scene):
+def experiment_collection(scene):
     collection = bpy.data.collections.get(COLLECTION)
     if collection is None:
         collection = bpy.data.collections.new(COLLECTION)
@@ -39,7 +39,7 @@ def marker_objects(scene):
 def sync(scene, experiment):
     """Make the markers match `experiment` (nothing to place without a loaded model)."""
     model = session.model
-    collection = _collection(scene)
+    collection = experiment_collection(scene)
     for obj in marker_objects(scene):
         bpy.data.objects.remove(obj, do_unlink=True)
     scene[SYNCED] = "[]"
@@ -56,7 +56,7 @@ def sync(scene, experiment):
     props = scene.neuron_live
     where = to_blender(model, np.nan_to_num(where), props)
     for (kind, entry, label), xyz in zip(placed, where):
-        obj = _marker(collection, kind, label, xyz, props)
+        obj = place(collection, kind, label, xyz, props)
         obj[PLACED] = tuple(obj.location)
         obj[ENTRY] = entry.id
     scene[SYNCED] = json.dumps([entry.id for _, entry, _ in placed])
@@ -72,7 +72,7 @@ def moved(obj):
     return placed is not None and max(abs(a - b) for a, b in zip(obj.location, placed)) > 1e-6
 
 
-def _marker(collection, kind, label, xyz, props):
+def place(collection, kind, label, xyz, props):
     obj = bpy.data.objects.new(label, None)
     obj.empty_display_type, size = STYLE[kind]
     obj.empty_display_size = size * 10 * props.scale
@@ -85,7 +85,7 @@ def _marker(collection, kind, label, xyz, props):
 def show_model_points(scene):
     """Markers of the point processes the model made itself (labelled as the model's), once
     per loaded model; none past MODEL_MARKERS_MAX (they would crowd the cells)."""
-    model, collection = session.model, _collection(scene)
+    model, collection = session.model, experiment_collection(scene)
     for obj in [obj for obj in collection.objects if MODEL_POINT in obj]:
         bpy.data.objects.remove(obj, do_unlink=True)
     if model is None or model.point_process_section is None:
@@ -98,7 +98,7 @@ def show_model_points(scene):
     made = []
     for k, section, x, xyz in zip(placed, sections, xs, where):
         name = model.point_process_names[model.point_process_type[k]]
-        obj = _marker(collection, "model", f"{name} {model.section_names[section]}({float(x):.4g}) · model's", xyz,
+        obj = place(collection, "model", f"{name} {model.section_names[section]}({float(x):.4g}) · model's", xyz,
                       scene.neuron_live)
         obj[MODEL_POINT] = int(k)
         made.append(obj)

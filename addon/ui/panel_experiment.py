@@ -1,122 +1,27 @@
-"""The Experiment panel and its operators: probes and stimuli placed by pointing at a cell,
-parameter changes, the runs kept, and the export to a plain-NEURON script.
+"""The Experiment panel and its operators: probes and stimuli placed by pointing at a cell
+(the tools in `experiment_tools`), parameter changes, the runs kept, and the export to a
+plain-NEURON script.
 
 Every operator is thin: it calls the function of the scripting API (`session.experiment`,
-`session.experiment_runs`) and reports its outcome. The placing operators take a 3-D point
-(`location`), so scripts and tests drive them exactly as a click does; invoked from the
-viewport they ray-cast the mouse position onto the cells (a click that hits nothing says so).
+`session.experiment_runs`) and reports its outcome.
 """
 import bpy
 from bpy.app.handlers import persistent
-from bpy.props import EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
-from bpy_extras import view3d_utils
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper
 
-from ..engine.experiment import ExperimentError
 from ..engine.experiment_stimuli import STIMULI
 from ..engine.state import session
-from ..session import experiment as scene_experiment, experiment_markers, experiment_runs, experiment_views
+from ..session import (
+    experiment as scene_experiment,
+    experiment_markers,
+    experiment_pick,
+    experiment_runs,
+    experiment_views,
+)
 from ..session.experiment_export import export_experiment
-from . import text_fit
-
-PLACE_ITEMS = [(kind, kind, f"Place an {kind} where you click on a cell") for kind in STIMULI]
-
-
-def _call(operator, fn, *args, info=None, **kwargs):
-    """`fn` for an operator: its outcome (or failure) as a Blender report, never a traceback."""
-    try:
-        result = fn(*args, **kwargs)
-    except (ExperimentError, RuntimeError, ValueError, OSError) as exc:
-        operator.report({"ERROR"}, str(exc))
-        return {"CANCELLED"}
-    if info is not None:
-        operator.report({"INFO"}, info(result))
-    return {"FINISHED"}
-
-
-def parse_params(text):
-    """"amp=0.5, delay=5" → {"amp": 0.5, "delay": 5.0}; a malformed entry says which."""
-    params = {}
-    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
-        name, sep, value = part.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            params[name.strip()] = float(value)
-        except ValueError:
-            raise ExperimentError(f"{part!r} is not name=number (e.g. amp=0.5, delay=5)") from None
-    return params
-
-
-def click_point(context, event):
-    """The first cell surface under the mouse, in world space, or None."""
-    region, view = context.region, context.region_data
-    if region is None or view is None:
-        return None
-    mouse = (event.mouse_region_x, event.mouse_region_y)
-    origin = view3d_utils.region_2d_to_origin_3d(region, view, mouse)
-    direction = view3d_utils.region_2d_to_vector_3d(region, view, mouse)
-    hit, location, *_ = context.scene.ray_cast(context.evaluated_depsgraph_get(), origin, direction)
-    return tuple(location) if hit else None
-
-
-class _Placing:
-    """A placing operator: at `location` when given (scripts, tests), else where the next
-    click in the 3D view lands."""
-    location: FloatVectorProperty(name="Location", subtype="XYZ", size=3, options={"SKIP_SAVE"})
-
-    def invoke(self, context, event):
-        if self.properties.is_property_set("location"):
-            return self.execute(context)
-        if context.area is None or context.area.type != "VIEW_3D":
-            self.report({"ERROR"}, "Click on a cell in a 3D view")
-            return {"CANCELLED"}
-        context.window_manager.modal_handler_add(self)
-        context.workspace.status_text_set("Click on a cell to place it · Esc or right-click cancels")
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        if event.type in {"ESC", "RIGHTMOUSE"}:
-            context.workspace.status_text_set(None)
-            return {"CANCELLED"}
-        if event.type != "LEFTMOUSE" or event.value != "PRESS":
-            return {"PASS_THROUGH"}
-        context.workspace.status_text_set(None)
-        point = click_point(context, event)
-        if point is None:
-            self.report({"WARNING"}, "No cell under the mouse: nothing placed")
-            return {"CANCELLED"}
-        self.location = point
-        return self.execute(context)
-
-
-class NEURONLIVE_OT_add_probe(_Placing, bpy.types.Operator):
-    """Record a variable at every time step where you click on a cell (the nearest segment
-    along the cell's centre line)"""
-    bl_idname = "neuron_live.add_probe"
-    bl_label = "Add Probe"
-    bl_options = {"REGISTER", "UNDO"}
-    variables: StringProperty(name="Variables", default="v", description="Range variables, comma separated")
-
-    def execute(self, context):
-        variables = [v.strip() for v in self.variables.split(",") if v.strip()]
-        return _call(self, scene_experiment.add_probe, location=tuple(self.location), variables=variables,
-                     info=lambda probe: f"Probe at {probe.label}")
-
-
-class NEURONLIVE_OT_add_stimulus(_Placing, bpy.types.Operator):
-    """Place a stimulus where you click on a cell (the nearest segment along its centre line)"""
-    bl_idname = "neuron_live.add_stimulus"
-    bl_label = "Add Stimulus"
-    bl_options = {"REGISTER", "UNDO"}
-    kind: EnumProperty(name="Kind", items=PLACE_ITEMS)
-    params: StringProperty(name="Parameters", default="", description="e.g. amp=0.5, delay=5, dur=50")
-
-    def execute(self, context):
-        def place():
-            return scene_experiment.add_stimulus(self.kind, location=tuple(self.location),
-                                                 **parse_params(self.params))
-        return _call(self, place, info=lambda stimulus: f"{self.kind} at {stimulus.label}")
+from . import experiment_tools, text_fit
+from .experiment_tools import call, parse_params
 
 
 class NEURONLIVE_OT_edit_stimulus(bpy.types.Operator):
@@ -132,7 +37,7 @@ class NEURONLIVE_OT_edit_stimulus(bpy.types.Operator):
 
     def execute(self, context):
         handle = scene_experiment.StimulusHandle(self.entry, context.scene)
-        return _call(self, lambda: handle.set(**parse_params(self.params)), info=lambda h: f"{h!r} set")
+        return call(self, lambda: handle.set(**parse_params(self.params)), info=lambda h: f"{h!r} set")
 
 
 class NEURONLIVE_OT_set_parameter(bpy.types.Operator):
@@ -146,14 +51,28 @@ class NEURONLIVE_OT_set_parameter(bpy.types.Operator):
     number: FloatProperty(name="Number", default=1.0)
     where: StringProperty(name="Where", default="all",
                           description="all, a section type (soma, axon, dend, apic), a cell, or section names")
+    picked: BoolProperty(name="Picked sections", default=False, options={"SKIP_SAVE"},
+                         description="Only the sections picked by clicking (Pick Sections)")
 
     def invoke(self, context, event):
+        self.picked = bool(experiment_pick.picked_sections(context.scene))
         return context.window_manager.invoke_props_dialog(self)
+
+    def draw(self, context):
+        layout = self.layout
+        for name in ("name", "how", "number"):
+            layout.prop(self, name)
+        count = len(experiment_pick.picked_sections(context.scene))
+        if count:
+            layout.prop(self, "picked", text=f"Only the {count} picked")
+        if not (count and self.picked):
+            layout.prop(self, "where")
 
     def execute(self, context):
         where = [w.strip() for w in self.where.split(",")] if "," in self.where else self.where.strip()
+        where = experiment_pick.PICKED if self.picked else where
         key = "scale" if self.how == "SCALE" else "value"
-        return _call(self, scene_experiment.set_parameter, self.name, where=where, **{key: self.number},
+        return call(self, scene_experiment.set_parameter, self.name, where=where, **{key: self.number},
                      info=lambda change: f"{self.name} changed")
 
 
@@ -165,7 +84,7 @@ class NEURONLIVE_OT_remove_entry(bpy.types.Operator):
     entry: IntProperty(options={"HIDDEN"})
 
     def execute(self, context):
-        return _call(self, scene_experiment.Entry(self.entry, context.scene).remove)
+        return call(self, scene_experiment.Entry(self.entry, context.scene).remove)
 
 
 class NEURONLIVE_OT_play_run(bpy.types.Operator):
@@ -175,7 +94,7 @@ class NEURONLIVE_OT_play_run(bpy.types.Operator):
     run: StringProperty()
 
     def execute(self, context):
-        return _call(self, experiment_runs.play_run, self.run, info=lambda cache: f"Playing {self.run}")
+        return call(self, experiment_runs.play_run, self.run, info=lambda cache: f"Playing {self.run}")
 
 
 class NEURONLIVE_OT_delete_run(bpy.types.Operator):
@@ -185,7 +104,7 @@ class NEURONLIVE_OT_delete_run(bpy.types.Operator):
     run: StringProperty()
 
     def execute(self, context):
-        return _call(self, experiment_runs.delete_run, self.run)
+        return call(self, experiment_runs.delete_run, self.run)
 
 
 class NEURONLIVE_OT_plot_probes(bpy.types.Operator):
@@ -198,7 +117,7 @@ class NEURONLIVE_OT_plot_probes(bpy.types.Operator):
         runs = [entry["name"] for entry in experiment_runs.runs(scene=context.scene)] if self.all_runs else None
         if not self.all_runs and not bpy.app.timers.is_registered(_live_plot_tick):
             bpy.app.timers.register(_live_plot_tick, first_interval=LIVE_TICK)  # it grows during the next runs
-        return _call(self, experiment_views.plot_probes, runs=runs, info=lambda plot: f"Plotted {plot.path}")
+        return call(self, experiment_views.plot_probes, runs=runs, info=lambda plot: f"Plotted {plot.path}")
 
 
 class NEURONLIVE_OT_show_difference(bpy.types.Operator):
@@ -215,7 +134,7 @@ class NEURONLIVE_OT_show_difference(bpy.types.Operator):
             self.report({"ERROR"}, "Two runs are needed for a difference")
             return {"CANCELLED"}
         a, b = self.a or history[-2]["name"], self.b or history[-1]["name"]
-        return _call(self, experiment_views.show_difference, a, b, info=lambda cache: f"Showing {b} − {a}")
+        return call(self, experiment_views.show_difference, a, b, info=lambda cache: f"Showing {b} − {a}")
 
 
 class NEURONLIVE_OT_export_experiment(bpy.types.Operator, ExportHelper):
@@ -227,7 +146,7 @@ class NEURONLIVE_OT_export_experiment(bpy.types.Operator, ExportHelper):
     filter_glob: StringProperty(default="*.py", options={"HIDDEN"})
 
     def execute(self, context):
-        return _call(self, export_experiment, self.filepath, info=lambda path: f"Wrote {path}")
+        return call(self, export_experiment, self.filepath, info=lambda path: f"Wrote {path}")
 
 
 class NEURONLIVE_PT_experiment(bpy.types.Panel):
@@ -245,6 +164,12 @@ class NEURONLIVE_PT_experiment(bpy.types.Panel):
         row.operator("neuron_live.add_probe", text="Probe", icon="CURSOR")
         row.menu(NEURONLIVE_MT_stimulus.bl_idname, text="Stimulus", icon="FORCE_CHARGE")
         layout.menu(NEURONLIVE_MT_parameters.bl_idname, text="Change Parameter", icon="MODIFIER")
+        picked = experiment_pick.picked_sections(context.scene)
+        row = layout.row(align=True)
+        row.operator("neuron_live.pick_sections", text=f"Pick Sections ({len(picked)})" if picked else "Pick Sections",
+                     icon="RESTRICT_SELECT_OFF")
+        if picked:
+            row.operator("neuron_live.clear_picked", text="", icon="X")
         self.draw_entries(layout, context)
         self.draw_runs(layout, context)
         layout.operator("neuron_live.export_experiment", text="Export Experiment", icon="EXPORT")
@@ -295,7 +220,7 @@ class NEURONLIVE_OT_read_catalogue(bpy.types.Operator):
     bl_label = "Read Parameters from NEURON"
 
     def execute(self, context):
-        return _call(self, scene_experiment.catalogue,
+        return call(self, scene_experiment.catalogue,
                      info=lambda found: f"{len(found['mechanisms'])} mechanisms, "
                                         f"{len(found['point_processes'])} point processes")
 
@@ -331,7 +256,7 @@ class NEURONLIVE_MT_stimulus(bpy.types.Menu):
             self.layout.operator("neuron_live.add_stimulus", text=kind).kind = kind
 
 
-CLASSES = (NEURONLIVE_OT_add_probe, NEURONLIVE_OT_add_stimulus, NEURONLIVE_OT_edit_stimulus,
+CLASSES = (*experiment_tools.CLASSES, NEURONLIVE_OT_edit_stimulus,
            NEURONLIVE_OT_set_parameter, NEURONLIVE_OT_remove_entry, NEURONLIVE_OT_play_run,
            NEURONLIVE_OT_delete_run, NEURONLIVE_OT_plot_probes, NEURONLIVE_OT_show_difference,
            NEURONLIVE_OT_export_experiment, NEURONLIVE_OT_read_catalogue, NEURONLIVE_MT_parameters,

@@ -364,8 +364,9 @@ def place_by_click(window, area, region, xy, operator, **options):
 
 
 def experiment(window, area, region, session):
-    """Click the dendrite with the probe tool, the soma with the stimulus tool, Run: the
-    markers stand where clicked and the probe's trace shows the spike (issue 21)."""
+    """Click the dendrite with the probe tool, the soma with the stimulus tool and the
+    dendrite with the pick tool (Enter ends it), Run: the markers stand where clicked and
+    the probe's trace shows the spike."""
     import neuron_live
     window, area, region = view3d()  # (the area was the Preferences a moment ago: fresh regions)
     scene = bpy.context.scene
@@ -378,6 +379,13 @@ def experiment(window, area, region, session):
     yield from place_by_click(window, area, region, section_xy(region, area, session, "soma", 0.5),
                               bpy.ops.neuron_live.add_stimulus, kind="IClamp", params="amp=0.5, delay=2, dur=20")
     markers = sorted(obj.name for obj in scene.objects if "neuron_live_entry" in obj)
+    yield from place_by_click(window, area, region, section_xy(region, area, session, "dend", 0.6),
+                              bpy.ops.neuron_live.pick_sections)
+    xdo("key", "Return")  # the pick tool stays on for more clicks until Enter
+    yield 1.0
+    picked = {"sections": neuron_live.picked_sections(),
+              "cubes": sorted(obj.name for obj in scene.objects if "neuron_live_picked_section" in obj)}
+    neuron_live.clear_picked()
     with bpy.context.temp_override(window=window, area=area, region=region):
         bpy.ops.neuron_live.run("EXEC_DEFAULT")
     yield from wait_until(lambda: session.task is None, 60, "Run with the experiment")
@@ -391,7 +399,7 @@ def experiment(window, area, region, session):
     yield 3.0
     shoot("7-probe-trace")
     area.type = "VIEW_3D"
-    log("experiment", experiment_markers=markers, probe_peaks=peak, probe_plot=str(plot.path),
+    log("experiment", experiment_markers=markers, picked=picked, probe_peaks=peak, probe_plot=str(plot.path),
         experiment_status=props.status)
 
 
