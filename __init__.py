@@ -18,7 +18,7 @@ _API_NAMES = (
     "refresh_plots", "show_connections", "run_job", "add_group", "remove_group", "frame_camera",
     "show_legend",
     "set_overlays", "refresh_overlays", "overlay_state", "turntable", "set_resolution", "set_transparent",
-    "render_stills", "still_sheet",
+    "render_stills", "still_sheet", "save_view", "views", "delete_view", "camera_path", "render_side_by_side",
     "open_sonata", "write_sonata",
     "add_probe", "add_stimulus", "set_parameter", "clear_experiment", "experiment_dict", "catalogue", "locate",
     "probe_traces", "runs", "play_run", "compare_runs", "delete_run", "export_experiment",

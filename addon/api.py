@@ -35,6 +35,8 @@ from .session.meshes import (
 )
 from .session.plotting import colour_bar, plot_spikes, plot_traces, refresh_plots, spike_times
 from .session.recordings import frame_values, open_recording
+from .session.render_compare import render_side_by_side
+from .session.render_views import camera_path, delete_view, save_view, views
 from .session.rendering import (
     overlay_state,
     refresh_overlays,
@@ -60,4 +62,5 @@ __all__ = (
     "spike_times", "static_colours", "use_existing_neuron",
     "overlay_state", "refresh_overlays", "render_stills", "set_overlays", "set_resolution", "set_transparent",
     "still_sheet", "turntable", "open_sonata", "write_sonata",
+    "camera_path", "delete_view", "render_side_by_side", "save_view", "views",
 )

@@ -19,7 +19,17 @@ from ..colour import palettes
 from ..engine.run_settings import RUN_SETTINGS, sample_count
 from ..engine.settings_check import SettingsError, check_settings
 from ..scene import compat, framing
-from ..session import colouring, experiment_runs, experiment_text, loading, meshes, plotting, rendering, running
+from ..session import (
+    colouring,
+    experiment_runs,
+    experiment_text,
+    loading,
+    meshes,
+    plotting,
+    render_files,
+    rendering,
+    running,
+)
 
 ENGINES = {"CYCLES": ("CYCLES",), "EEVEE": ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"),
            "WORKBENCH": ("BLENDER_WORKBENCH",)}
@@ -144,7 +154,7 @@ def run_job(model_path, out_dir, *, tstop=None, frames_per_ms=None, engine="CYCL
                               transparent=transparent)
     lap("colour")
     progress("save", 0, f"saving {blend.name}")
-    _video_output(scene, f"//{name}.mp4")  # so the saved .blend renders the same movie
+    render_files.video_output(scene, f"//{name}.mp4")  # so the saved .blend renders the same movie
     _save(blend)
     lap("save")
     result = JobResult(name=name, blend=blend, cache=Path(bpy.path.abspath(scene.neuron_live.cache_path)),
@@ -175,16 +185,16 @@ def _render_outputs(result, scene, movie_frames, wanted, keep_frames, progress, 
     frames = sorted({*movie_frames, *wanted.values()})
     folder = Path(tempfile.mkdtemp(prefix=f".{name}_frames_", dir=out))
     try:
-        pngs = _render_frames(scene, frames, folder,
-                              lambda i, n: progress("render", i / n, f"frame {min(i + 1, n)}/{n}"))
+        pngs = render_files.render_frames(scene, frames, folder,
+                                          lambda i, n: progress("render", i / n, f"frame {min(i + 1, n)}/{n}"))
         lap("render")
         for label, frame in wanted.items():
             result.stills[label] = out / f"{name}_{label}.png"
             shutil.copyfile(pngs[frame], result.stills[label])
         if movie_frames:
             progress("encode", 0, f"encoding {name}.mp4")
-            result.video = _encode({f: pngs[f] for f in movie_frames}, out / f"{name}.mp4", scene,
-                                   scene.render.fps)
+            result.video = render_files.encode({f: pngs[f] for f in movie_frames}, out / f"{name}.mp4",
+                                               scene.render.fps)
             lap("encode")
         if keep_frames:
             kept = out / f"{name}_frames"
@@ -295,71 +305,6 @@ def _render_settings(scene, engine_id, width, height, fps, samples, objects):
             compat.no_emission_sampling(material)
     elif engine_id.startswith("BLENDER_EEVEE"):
         scene.eevee.taa_render_samples = int(samples)
-
-
-def _set_media(image_settings, media, file_format):
-    """Blender 5.0 split video out of the file formats: pick the media type first."""
-    if "media_type" in image_settings.bl_rna.properties:
-        image_settings.media_type = media
-    image_settings.file_format = file_format
-
-
-def _video_output(scene, filepath):
-    render = scene.render
-    _set_media(render.image_settings, "VIDEO", "FFMPEG")
-    render.ffmpeg.format, render.ffmpeg.codec = "MPEG4", "H264"
-    render.ffmpeg.constant_rate_factor = "HIGH"
-    render.ffmpeg.audio_codec = "NONE"
-    render.filepath = filepath
-
-
-def _render_frames(scene, frames, folder, on_frame):
-    """Render each frame to a PNG in `folder`; returns {frame: path}. The video settings
-    are put back afterwards (the saved .blend keeps them)."""
-    render = scene.render
-    saved = render.filepath
-    _set_media(render.image_settings, "IMAGE", "PNG")
-    render.image_settings.color_mode = "RGBA" if render.film_transparent else "RGB"
-    paths = {}
-    try:
-        for i, frame in enumerate(frames):
-            on_frame(i, len(frames))
-            scene.frame_set(frame)
-            paths[frame] = folder / f"{frame:06d}.png"
-            render.filepath = str(paths[frame])
-            outcome = bpy.ops.render.render(write_still=True, scene=scene.name)
-            if "FINISHED" not in outcome or not paths[frame].is_file():
-                raise RuntimeError(f"rendering frame {frame} with {render.engine} failed ({outcome})")
-        on_frame(len(frames), len(frames))
-    finally:
-        _video_output(scene, saved)
-    return paths
-
-
-def _encode(pngs, target, scene, fps):
-    """The PNGs, in frame order, into an H.264 MP4 by Blender's FFmpeg (a throwaway
-    sequencer scene; Standard view so the colours pass through unchanged)."""
-    frames = sorted(pngs)
-    movie = bpy.data.scenes.new("NEURON Live movie")
-    try:
-        editor = movie.sequence_editor_create()
-        strips = editor.strips if hasattr(editor, "strips") else editor.sequences  # 5.0 renamed it
-        strip = strips.new_image("frames", filepath=str(pngs[frames[0]]), channel=1, frame_start=1)
-        for frame in frames[1:]:
-            strip.elements.append(pngs[frame].name)
-        render = movie.render
-        render.resolution_x, render.resolution_y = scene.render.resolution_x, scene.render.resolution_y
-        render.resolution_percentage, render.fps, render.fps_base = 100, int(fps), 1.0
-        movie.frame_start, movie.frame_end = 1, len(frames)
-        movie.view_settings.view_transform, movie.view_settings.look = "Standard", "None"
-        _video_output(movie, str(target))
-        target.unlink(missing_ok=True)
-        outcome = bpy.ops.render.render(animation=True, scene=movie.name)
-        if "FINISHED" not in outcome or not target.is_file():
-            raise RuntimeError(f"encoding {target.name} with Blender's FFmpeg failed ({outcome})")
-    finally:
-        bpy.data.scenes.remove(movie)
-    return target
 
 
 def _activity(cache):

@@ -14,10 +14,10 @@ import numpy as np
 
 from ..engine.run_settings import sample_time
 from ..engine.state import session
-from ..scene import framing, overlays, playback
+from ..scene import camera_moves, framing, overlays, playback
 from ..scene.overlays_layout import time_decimals
 from ..shapes.cells import cell_roots, middle_segment
-from . import plotting
+from . import plotting, render_files
 
 # The job's names for the overlays (--overlays time,scale,colourbar,traces,title) → the setting.
 OVERLAYS = {"time": "show_time", "scale": "show_scale", "colourbar": "show_colour_bar",
@@ -25,7 +25,6 @@ OVERLAYS = {"time": "show_time", "scale": "show_scale", "colourbar": "show_colou
 STYLE = ("font_size", "colour", "margin", "inset_width", "inset_height", "corner_time", "corner_scale",
          "corner_colour_bar", "corner_traces", "corner_title", "trace_sections")
 PRESETS = {"1080P": (1920, 1080), "4K": (3840, 2160), "SQUARE": (1080, 1080)}
-TURNTABLE = "NEURON Live turntable"
 
 
 def set_overlays(kinds=None, *, title=None, scene=None, **style):
@@ -132,14 +131,9 @@ def turntable(seconds=None, *, scene=None, axis="Z"):
     aim (framing kept: a framed camera sees the cells' bounding sphere from any side).
     `seconds=0` removes the turntable. Returns the pivot empty (None when removed)."""
     scene = scene or bpy.context.scene
+    camera_moves.remove_path(scene)  # a path through saved views and a turntable never fight
+    camera_moves.remove_turntable(scene)
     camera = scene.camera
-    pivot = bpy.data.objects.get(TURNTABLE)
-    if pivot is not None:
-        if camera is not None and camera.parent is pivot:
-            world = camera.matrix_world.copy()
-            camera.parent = None
-            camera.matrix_world = world
-        bpy.data.objects.remove(pivot)
     if seconds == 0:
         return None
     cells = playback.cell_objects(scene)
@@ -150,7 +144,7 @@ def turntable(seconds=None, *, scene=None, axis="Z"):
         raise RuntimeError("No cells to turn around: load a model and build its mesh first")
     first = scene.frame_start
     frames = scene.frame_end - first + 1 if seconds is None else max(int(round(seconds * scene.render.fps)), 2)
-    pivot = bpy.data.objects.new(TURNTABLE, None)
+    pivot = bpy.data.objects.new(camera_moves.TURNTABLE, None)
     scene.collection.objects.link(pivot)
     pivot.location = tuple((box[0] + box[1]) / 2)
     world = camera.matrix_world.copy()
@@ -163,19 +157,13 @@ def turntable(seconds=None, *, scene=None, axis="Z"):
 
 
 def _linear_keys(obj, index, frame_a, angle_a, frame_b, angle_b):
-    """Two rotation keys with linear interpolation (set through the preference for new keys:
-    Blender 4.4+ moved F-curves into action layers, and this works on every version)."""
-    edit = bpy.context.preferences.edit
-    saved = edit.keyframe_new_interpolation_type
-    edit.keyframe_new_interpolation_type = "LINEAR"
-    try:
+    """Two rotation keys with linear interpolation (an orbit at constant speed)."""
+    with camera_moves.new_keys("LINEAR"):
         for frame, angle in ((frame_a, angle_a), (frame_b, angle_b)):
             rotation = list(obj.rotation_euler)
             rotation[index] = angle
             obj.rotation_euler = rotation
             obj.keyframe_insert("rotation_euler", index=index, frame=frame)
-    finally:
-        edit.keyframe_new_interpolation_type = saved
 
 
 def set_resolution(preset=None, *, width=None, height=None, scene=None):
@@ -233,8 +221,8 @@ def render_stills(times_ms, folder, *, name=None, sheet=True, columns=None, scen
     name = name or Path(scene.neuron_live.model_path or "stills").stem
     render = scene.render
     settings = render.image_settings
-    saved = render.filepath, scene.frame_current, _image_format(settings)
-    _png(settings, render.film_transparent)
+    saved = render.filepath, scene.frame_current, render_files.image_format(settings)
+    render_files.png_output(settings, render.film_transparent)
     paths = {}
     try:
         for label, frame in time_frames(scene, times_ms).items():
@@ -247,32 +235,10 @@ def render_stills(times_ms, folder, *, name=None, sheet=True, columns=None, scen
     finally:
         render.filepath = saved[0]
         scene.frame_set(saved[1])
-        _restore_format(settings, saved[2])
+        render_files.restore_format(settings, saved[2])
     if sheet and paths:
         paths["sheet"] = still_sheet(list(paths.values()), folder / f"{name}_stills.png", columns=columns)
     return paths
-
-
-def _image_format(settings):
-    media = settings.media_type if "media_type" in settings.bl_rna.properties else None
-    return media, settings.file_format, settings.color_mode
-
-
-def _png(settings, alpha):
-    """PNG stills (RGBA with a transparent background); 5.0+ picks the media type first."""
-    if "media_type" in settings.bl_rna.properties:
-        settings.media_type = "IMAGE"
-    settings.file_format = "PNG"
-    settings.color_mode = "RGBA" if alpha else "RGB"
-
-
-def _restore_format(settings, saved):
-    media, file_format, colour_mode = saved
-    if media is not None:
-        settings.media_type = media
-    settings.file_format = file_format
-    if colour_mode in {i.identifier for i in settings.bl_rna.properties["color_mode"].enum_items}:
-        settings.color_mode = colour_mode
 
 
 def still_sheet(pngs, target, *, columns=None, gap=0):
@@ -295,17 +261,4 @@ def still_sheet(pngs, target, *, columns=None, gap=0):
     finally:
         for image in images:
             bpy.data.images.remove(image)
-    return _write_png(sheet, Path(target))
-
-
-def _write_png(pixels, target):
-    h, w = pixels.shape[:2]
-    image = bpy.data.images.new("NEURON Live sheet", w, h, alpha=True)
-    try:
-        image.pixels.foreach_set(np.ascontiguousarray(pixels, np.float32).ravel())
-        image.filepath_raw = str(target)
-        image.file_format = "PNG"
-        image.save()
-    finally:
-        bpy.data.images.remove(image)
-    return target
+    return render_files.write_png(sheet, Path(target))

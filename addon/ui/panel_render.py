@@ -1,5 +1,6 @@
 """The Render panel (3D View › Sidebar › NEURON › Render): overlays, their style, camera
-moves, resolution presets, transparent background and still figures. Its settings are a
+moves (a turntable; a path through saved views: ui/panel_render_moves.py), resolution
+presets, transparent background, still figures and two runs side by side. Its settings are a
 property group of their own (`scene.neuron_live_overlays`), saved with the scene."""
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, PointerProperty, StringProperty
@@ -7,6 +8,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 from ..scene import overlays, overlays_handlers
 from ..scene.overlays_layout import CORNERS
 from ..session import rendering
+from . import panel_render_moves
 
 CORNER_ITEMS = [(c, c.replace("_", " ").title(), f"Put it in the frame's {c.replace('_', ' ').lower()}")
                 for c in CORNERS]
@@ -67,6 +69,16 @@ class NEURONLIVE_PG_overlays(bpy.types.PropertyGroup):
                                   description="Where the stills and their strip go ('//' = beside the .blend)")
     turntable_seconds: FloatProperty(name="Seconds", default=0.0, min=0.0, soft_max=60.0,
                                      description="Length of one orbit (0: the whole animation)")
+    path_seconds: FloatProperty(name="Per view (s)", default=0.0, min=0.0, soft_max=30.0,
+                                description="Seconds of movie from one saved view to the next "
+                                "(0: the path takes the whole animation)")
+    compare_a: EnumProperty(name="Left run", items=panel_render_moves.run_items,
+                            description="The run rendered on the left")
+    compare_b: EnumProperty(name="Right run", items=panel_render_moves.run_items,
+                            description="The run rendered on the right")
+    compare_path: StringProperty(name="File", default="//side_by_side.mp4", subtype="FILE_PATH",
+                                 description="The side-by-side movie (.mp4), or a .png of the current frame "
+                                 "('//' = beside the .blend)")
 
 
 class NEURONLIVE_OT_turntable(bpy.types.Operator):
@@ -150,10 +162,11 @@ class NEURONLIVE_PT_render(bpy.types.Panel):
         col.prop(props, "stills", text="")
         layout.prop(props, "stills_folder")
         layout.operator(NEURONLIVE_OT_render_stills.bl_idname, icon="RENDER_STILL")
+        panel_render_moves.draw(layout, context)
 
 
 CLASSES = (NEURONLIVE_PG_overlays, NEURONLIVE_OT_turntable, NEURONLIVE_OT_resolution,
-           NEURONLIVE_OT_render_stills, NEURONLIVE_PT_render)
+           NEURONLIVE_OT_render_stills, *panel_render_moves.CLASSES, NEURONLIVE_PT_render)
 
 
 def register():
