@@ -44,10 +44,10 @@ def video_output(scene, filepath):
     render.filepath = filepath
 
 
-def render_frames(scene, frames, folder, on_frame=None):
-    """Render each frame to a PNG in `folder`; returns {frame: path}. The output path and
-    format are put back afterwards (the saved .blend keeps them). `on_frame(i, n)` before
-    each frame and once at the end."""
+def render_frames(scene, frames, folder, on_frame=None, *, name_of=lambda frame: f"{frame:06d}.png"):
+    """Render each frame to a PNG in `folder` (named by `name_of(frame)`); returns
+    {frame: path}. The output path and format are put back afterwards (the saved .blend
+    keeps them). `on_frame(i, n)` before each frame and once at the end."""
     render = scene.render
     saved = render.filepath, image_format(render.image_settings)
     png_output(render.image_settings, render.film_transparent)
@@ -57,7 +57,7 @@ def render_frames(scene, frames, folder, on_frame=None):
         for i, frame in enumerate(frames):
             on_frame(i, len(frames))
             scene.frame_set(frame)
-            paths[frame] = folder / f"{frame:06d}.png"
+            paths[frame] = folder / name_of(frame)
             render.filepath = str(paths[frame])
             outcome = bpy.ops.render.render(write_still=True, scene=scene.name)
             if "FINISHED" not in outcome or not paths[frame].is_file():

@@ -219,23 +219,14 @@ def render_stills(times_ms, folder, *, name=None, sheet=True, columns=None, scen
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = name or Path(scene.neuron_live.model_path or "stills").stem
-    render = scene.render
-    settings = render.image_settings
-    saved = render.filepath, scene.frame_current, render_files.image_format(settings)
-    render_files.png_output(settings, render.film_transparent)
-    paths = {}
+    label_of = {frame: label for label, frame in time_frames(scene, times_ms).items()}
+    shown = scene.frame_current
     try:
-        for label, frame in time_frames(scene, times_ms).items():
-            scene.frame_set(frame)
-            paths[label] = folder / f"{name}_{label}.png"
-            render.filepath = str(paths[label])
-            outcome = bpy.ops.render.render(write_still=True, scene=scene.name)
-            if "FINISHED" not in outcome or not paths[label].is_file():
-                raise RuntimeError(f"rendering the still at {label} failed ({outcome})")
+        rendered = render_files.render_frames(scene, list(label_of), folder,
+                                              name_of=lambda frame: f"{name}_{label_of[frame]}.png")
     finally:
-        render.filepath = saved[0]
-        scene.frame_set(saved[1])
-        render_files.restore_format(settings, saved[2])
+        scene.frame_set(shown)
+    paths = {label_of[frame]: path for frame, path in rendered.items()}
     if sheet and paths:
         paths["sheet"] = still_sheet(list(paths.values()), folder / f"{name}_stills.png", columns=columns)
     return paths
